@@ -1,0 +1,70 @@
+/*
+ * analysis_ood.h - kNN outlier scores compatible with cleanlab's
+ * OutOfDistribution().fit_score(features=X).
+ *
+ * As cleanlab 2.6+ (cleanlab/outlier.py _get_ood_features_scores with
+ * cleanlab/internal/neighbor/knn_graph.py and cleanlab/internal/outlier.py):
+ *   - k = min(10, N - 1) unless given; k must be below N.
+ *   - metric cosine when D > 3, else euclidean, unless given.  Cosine
+ *     distance 1 - x.y / (|x| |y|) clipped to [0, 2] (a zero row has
+ *     distance 1 to everything, as sklearn's normalize() leaves it zero).
+ *   - each row's k nearest OTHER rows (sklearn kneighbors() on the fit set);
+ *     rows that are exactly equal (np.unique) have distance 0 to each other
+ *     and fill the first slots (correct_knn_distances_and_indices).
+ *   - d = mean of the k distances; score = exp(-d / max(median(d),
+ *     100 eps)) with ANALYSIS_OOD_MEDIAN, or exp(-d) with ANALYSIS_OOD_NONE
+ *     (cleanlab 2.4-2.5, what the original workflow ran).  Rows whose d is
+ *     below 100 epsneg (cosine) or sqrt(100 eps) (euclidean) score 1.
+ *   Lower score = more atypical.
+ * The neighbours are found from GEMM tiles over row blocks (float32 sgemm on
+ * the normalised rows for cosine; double for euclidean), each row keeping a
+ * running top-k in a small max-heap; only pairs i < j are computed and both
+ * rows are updated.  The k distances kept are then measured again in double,
+ * so d matches sklearn's float64 distances to about 1e-9.  Memory
+ * O(N D + N k + tile^2), never N x N.  The only threads are OpenBLAS's
+ * inside the GEMM calls.
+ */
+#ifndef ANALYSIS_OOD_H
+#define ANALYSIS_OOD_H
+
+#include <stdint.h>
+
+enum {
+	ANALYSIS_METRIC_AUTO = 0,      /* cosine when D > 3, else euclidean */
+	ANALYSIS_METRIC_COSINE = 1,
+	ANALYSIS_METRIC_EUCLIDEAN = 2,
+};
+
+enum {
+	ANALYSIS_OOD_MEDIAN = 0, /* exp(-d / median(d)), cleanlab >= 2.6 */
+	ANALYSIS_OOD_NONE = 1,   /* exp(-d), cleanlab 2.4-2.5 */
+};
+
+/* Neighbour count actually used: k, or min(10, n - 1) when k is 0. */
+int64_t analysis_ood_k(int64_t n, int k);
+
+/* Metric actually used for width d (AUTO resolved). */
+int analysis_ood_metric(int metric, int64_t d);
+
+/* "cosine" / "euclidean" / "auto". */
+const char *analysis_metric_name(int metric);
+/* "median" / "none". */
+const char *analysis_ood_scale_name(int scale);
+/* Parse the names above into ANALYSIS_METRIC_* / ANALYSIS_OOD_*. */
+int analysis_parse_metric(const char *s, int *out);
+int analysis_parse_ood_scale(const char *s, int *out);
+
+/*
+ * Outlier scores of the n x d float32 rows of x (C order, finite).  k = 0
+ * selects the default; metric and scale are ANALYSIS_METRIC_* and
+ * ANALYSIS_OOD_*.  scores (n doubles) receives the scores; avg_dist, when
+ * not NULL, the mean neighbour distance of each row.  n < 2 or k >= n is
+ * VV_EINVAL.
+ */
+int analysis_ood_scores(const float *x, int64_t n, int64_t d, int k, int metric, int scale,
+			double *scores, double *avg_dist);
+
+/* The median of n values as numpy computes it (mean of the middle two). */
+double analysis_median(const double *v, int64_t n);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * analysis_run.h - the `analyze` stage.
+ *
+ * Reads the work folder written by `embed` (manifest.json, samples.csv,
+ * embeddings/<ckpt>.npy, logits/<ckpt>.npy) and the run's loss log, and
+ * writes coords.npy, scores.npy, frames.csv, loss.csv, outliers.csv and
+ * analysis.json (formats: notes in workdir.md / README), every file through
+ * a temporary file and rename, analysis.json last.
+ *
+ * Per checkpoint: 2-D PCA (analysis_pca.h), cleanlab-compatible outlier
+ * scores (analysis_ood.h), predictions and label quality when logits exist
+ * (analysis_pred.h); then Procrustes alignment over all checkpoints
+ * (analysis_procrustes.h) and one display factor for the whole animation so
+ * that max |coordinate| = 5.  Each checkpoint is mapped to the training loss
+ * last logged at or before its step (analysis_loss.h).
+ *
+ * Reuse: when analysis.json records the same options and every output is
+ * newer than every input read, nothing is recomputed.
+ */
+#ifndef ANALYSIS_RUN_H
+#define ANALYSIS_RUN_H
+
+#include "analysis/analysis_ood.h"
+#include "analysis/analysis_procrustes.h"
+
+#include <stdint.h>
+
+/* The half-width of the display axes: coordinates span [-5, 5]. */
+#define ANALYSIS_DISPLAY_MAX 5.0
+
+typedef struct analysis_opts {
+	int align;             /* ANALYSIS_ALIGN_CHAIN (default), _ANCHOR or _GPA */
+	int k;                 /* neighbours for the outlier score; 0 = min(10, N - 1) */
+	int metric;            /* ANALYSIS_METRIC_AUTO (default), _COSINE or _EUCLIDEAN */
+	int ood_scale;         /* ANALYSIS_OOD_MEDIAN (default) or _NONE */
+	const char *loss_file; /* loss log overriding the manifest's (any kind), or NULL */
+	int top;               /* outliers listed per frame in analysis.json (8) */
+} analysis_opts;
+
+/* Fill *o with the defaults above. */
+void analysis_opts_default(analysis_opts *o);
+
+/*
+ * Run the stage on `workdir`.  Returns 0 or a negative VV_E* code after one
+ * error line: no manifest.json is VV_ENOTFOUND (from vv_manifest_load), a
+ * missing embeddings file VV_ENOTFOUND, checkpoints of different N or D and
+ * a loss log covering none of the checkpoints VV_EMISMATCH, NaN/Inf in an
+ * embedding VV_EFORMAT naming the checkpoint and row, N <= 1 VV_EINVAL.
+ */
+int analysis_run(const char *workdir, const analysis_opts *o);
+
+#endif

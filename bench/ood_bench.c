@@ -1,0 +1,70 @@
+/*
+ * ood_bench.c - time analysis_ood_scores() on an N x D float32 .npy.
+ *
+ *   ood_bench X.npy [SCORES_OUT.npy] [REPEATS]
+ *
+ * Prints one line "vitviz n=.. d=.. k=.. seconds=.. peak_rss_mib=.." (the
+ * best of REPEATS runs, default 3) and writes the scores as float32 when
+ * SCORES_OUT is given.  Threads: whatever OPENBLAS_NUM_THREADS says.
+ */
+#include "analysis/analysis_ood.h"
+#include "common/vv_error.h"
+#include "common/vv_log.h"
+#include "common/vv_npy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+
+int
+main(int argc, char **argv)
+{
+	vv_array *x = NULL;
+	double *sc, best = 1e30;
+	float *out;
+	struct rusage ru;
+	int64_t n, d, i;
+	int r, reps = argc > 3 ? atoi(argv[3]) : 3;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: ood_bench X.npy [SCORES_OUT.npy] [REPEATS]\n");
+		return 2;
+	}
+	if (vv_npy_read(argv[1], &x) || x->ndim != 2) {
+		fprintf(stderr, "ood_bench: %s\n", x ? "expected a 2-D array" : vv_errmsg());
+		return 3;
+	}
+	n = x->shape[0];
+	d = x->shape[1];
+	sc = malloc((size_t)n * sizeof(*sc));
+	out = malloc((size_t)n * sizeof(*out));
+	if (!sc || !out)
+		return 1;
+	for (r = 0; r < (reps > 0 ? reps : 1); r++) {
+		double t0 = vv_now(), t;
+
+		if (analysis_ood_scores(x->data, n, d, 0, ANALYSIS_METRIC_AUTO, ANALYSIS_OOD_MEDIAN, sc, NULL)) {
+			fprintf(stderr, "ood_bench: %s\n", vv_errmsg());
+			return 1;
+		}
+		t = vv_now() - t0;
+		best = t < best ? t : best;
+	}
+	getrusage(RUSAGE_SELF, &ru);
+	printf("vitviz n=%lld d=%lld k=%lld seconds=%.4f peak_rss_mib=%.1f\n", (long long)n, (long long)d,
+	       (long long)analysis_ood_k(n, 0), best, ru.ru_maxrss / 1024.0);
+	if (argc > 2) {
+		int64_t shape[1] = { n };
+
+		for (i = 0; i < n; i++)
+			out[i] = (float)sc[i];
+		if (vv_npy_write(argv[2], VV_F32, out, 1, shape)) {
+			fprintf(stderr, "ood_bench: %s\n", vv_errmsg());
+			return 4;
+		}
+	}
+	free(out);
+	free(sc);
+	vv_array_free(&x);
+	return 0;
+}

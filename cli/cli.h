@@ -1,0 +1,36 @@
+/*
+ * cli.h - the vitviz subcommands.  Each takes its own argv (argv[0] is the
+ * subcommand name) and returns the process exit code.
+ */
+#ifndef CLI_H
+#define CLI_H
+
+#include "cli/cli_opts.h"
+#include "analysis/analysis_report.h"
+#include "analysis/analysis_run.h"
+#include "embed/embed_stage.h"
+#include "render/render_run.h"
+
+int cli_run(int argc, char **argv);
+int cli_embed(int argc, char **argv);
+int cli_analyze(int argc, char **argv);
+int cli_render(int argc, char **argv);
+int cli_frame(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_info(int argc, char **argv);
+
+/* The option groups of each stage, shared by its command and `run`. */
+cli_group cli_embed_group(embed_stage_opts *o);
+cli_group cli_analyze_group(analysis_opts *o);
+cli_group cli_render_group(render_opts *o);
+
+/*
+ * Print "vitviz: <message>" for a failed call and return the exit code
+ * (VV_EXIT_*).  Returns 0 for err == 0.
+ */
+int cli_fail(int err);
+
+/* Exit code for cli_parse()'s result (help: 0, error: usage), or -1 to go on. */
+int cli_parsed(int rc);
+
+#endif

@@ -1,0 +1,57 @@
+/* cli_info.c - `vitviz info RUN`: what vitviz finds in a run folder. */
+#include "cli/cli.h"
+#include "common/vv_error.h"
+#include "embed/embed_ckpt.h"
+#include "embed/embed_describe.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { I_ARCH, I_EMA };
+
+static const cli_opt info_opts[] = {
+	{ "arch", 0, "NAME", "timm architecture (default: from the checkpoint or args.yaml)", I_ARCH },
+	{ "ema", 0, NULL, "timm: describe the EMA weights", I_EMA },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static int
+info_apply(void *ctx, int id, const char *arg)
+{
+	embed_ckpt_opts *o = ctx;
+
+	if (id == I_ARCH)
+		o->arch = arg;
+	else
+		o->ema = 1;
+	return 0;
+}
+
+int
+cli_info(int argc, char **argv)
+{
+	embed_ckpt_opts co = { 0 };
+	cli_group g[1] = { { "Options", info_opts, info_apply, &co } };
+	embed_ckpt_list *l = NULL;
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int npos, rc;
+
+	rc = cli_parsed(cli_parse(argc, argv, g, 1,
+				  "usage: vitviz info RUN [--arch NAME] [--ema]\n\nList the checkpoints, "
+				  "formats, model and loss-curve source vitviz finds in RUN.", pos, &npos));
+	if (rc >= 0)
+		goto out;
+	if (npos != 1) {
+		rc = cli_fail(vv_error(VV_EINVAL, "info: expected one RUN folder"));
+		goto out;
+	}
+	rc = cli_fail(embed_ckpt_discover_opts(pos[0], &co, &l));
+	if (rc)
+		goto out;
+	printf("run: %s\n", pos[0]);
+	rc = cli_fail(embed_describe(l, stdout));
+out:
+	embed_ckpt_list_free(&l);
+	free(pos);
+	return rc;
+}

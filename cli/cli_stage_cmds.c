@@ -1,0 +1,178 @@
+/* cli_stage_cmds.c - the single-stage commands: embed, analyze, render,
+ * frame and report. */
+#include "cli/cli.h"
+#include "common/vv_error.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+/* Options owned by a command itself: where to write, which checkpoint. */
+typedef struct cmd_opts {
+	const char *out;    /* -o */
+	int64_t step;       /* --checkpoint, -1 = last */
+	long long top;      /* --top */
+} cmd_opts;
+
+enum { C_OUT, C_CKPT, C_TOP };
+
+static int
+cmd_apply(void *ctx, int id, const char *arg)
+{
+	cmd_opts *c = ctx;
+
+	switch (id) {
+	case C_OUT: c->out = arg; return 0;
+	case C_CKPT: return cli_step("checkpoint", arg, &c->step);
+	case C_TOP: return cli_int("top", arg, 1, 1000000, &c->top);
+	}
+	return 0;
+}
+
+static const cli_opt out_work[] = {
+	{ "output", 'o', "WORK", "work folder to write (required)", C_OUT },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+static const cli_opt out_video[] = {
+	{ "output", 'o', "OUT", "video to write: .mp4, .gif or .webm (required)", C_OUT },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+static const cli_opt frame_opts[] = {
+	{ "output", 'o', "PNG", "image to write (required)", C_OUT },
+	{ "checkpoint", 'c', "STEP|last", "checkpoint to draw (default last)", C_CKPT },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+static const cli_opt report_opts[] = {
+	{ "output", 'o', "FILE", "write the CSV here instead of standard output", C_OUT },
+	{ "checkpoint", 'c', "STEP|last", "checkpoint to report (default last)", C_CKPT },
+	{ "top", 'n', "N", "number of outliers (default 8)", C_TOP },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+/* Parse, then require exactly `want` positionals and (if asked) -o. */
+static int
+parse(int argc, char **argv, cli_group *g, int ng, const char *usage,
+      int want, const char *what, const cmd_opts *c, int need_out, char **pos)
+{
+	int npos, rc;
+
+	rc = cli_parsed(cli_parse(argc, argv, g, ng, usage, pos, &npos));
+	if (rc >= 0)
+		return rc;
+	if (npos != want)
+		return cli_fail(vv_error(VV_EINVAL, "%s: expected %s (see vitviz %s --help)",
+					 argv[0], what, argv[0]));
+	if (need_out && !c->out)
+		return cli_fail(vv_error(VV_EINVAL, "%s: -o is required (see vitviz %s --help)",
+					 argv[0], argv[0]));
+	return -1;
+}
+
+int
+cli_embed(int argc, char **argv)
+{
+	embed_stage_opts o;
+	cmd_opts c = { .step = -1 };
+	cli_group g[2];
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	embed_stage_opts_default(&o);
+	g[0] = (cli_group){ "Output", out_work, cmd_apply, &c };
+	g[1] = cli_embed_group(&o);
+	rc = parse(argc, argv, g, 2, "usage: vitviz embed RUN --data DATA -o WORK [options]\n\n"
+		   "Embed the images at every checkpoint of RUN (a training output folder or one checkpoint).",
+		   1, "one RUN folder", &c, 1, pos);
+	if (rc < 0 && !o.data)
+		rc = cli_fail(vv_error(VV_EINVAL, "embed: --data is required"));
+	if (rc < 0) {
+		o.run = pos[0];
+		o.workdir = c.out;
+		rc = cli_fail(embed_stage_run(&o));
+	}
+	free(pos);
+	return rc;
+}
+
+int
+cli_analyze(int argc, char **argv)
+{
+	analysis_opts o;
+	cli_group g[1];
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	analysis_opts_default(&o);
+	g[0] = cli_analyze_group(&o);
+	rc = parse(argc, argv, g, 1, "usage: vitviz analyze WORK [options]\n\n"
+		   "PCA, alignment, outlier scores and the loss curve for an embedded work folder.",
+		   1, "one WORK folder", NULL, 0, pos);
+	if (rc < 0)
+		rc = cli_fail(analysis_run(pos[0], &o));
+	free(pos);
+	return rc;
+}
+
+int
+cli_render(int argc, char **argv)
+{
+	render_opts o;
+	cmd_opts c = { .step = -1 };
+	cli_group g[2];
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	render_opts_default(&o);
+	g[0] = (cli_group){ "Output", out_video, cmd_apply, &c };
+	g[1] = cli_render_group(&o);
+	rc = parse(argc, argv, g, 2, "usage: vitviz render WORK -o OUT.{mp4,gif,webm} [options]\n\n"
+		   "Draw the analysed work folder as an animation.",
+		   1, "one WORK folder", &c, 1, pos);
+	if (rc < 0)
+		rc = cli_fail(render_run(pos[0], c.out, &o));
+	free(pos);
+	return rc;
+}
+
+int
+cli_frame(int argc, char **argv)
+{
+	render_opts o;
+	cmd_opts c = { .step = -1 };
+	cli_group g[2];
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	render_opts_default(&o);
+	g[0] = (cli_group){ "Output", frame_opts, cmd_apply, &c };
+	g[1] = cli_render_group(&o);
+	rc = parse(argc, argv, g, 2, "usage: vitviz frame WORK [--checkpoint STEP|last] -o FRAME.png [options]\n\n"
+		   "Draw one checkpoint as a still image (for slides and READMEs).",
+		   1, "one WORK folder", &c, 1, pos);
+	if (rc < 0)
+		rc = cli_fail(render_still(pos[0], c.step, c.out, &o));
+	free(pos);
+	return rc;
+}
+
+int
+cli_report(int argc, char **argv)
+{
+	analysis_report_opts o = { .top = 8, .checkpoint_step = -1, .out_path = NULL };
+	cmd_opts c = { .step = -1, .top = 8 };
+	cli_group g[1];
+	char **pos = calloc((size_t)argc + 1, sizeof(char *));
+	int rc;
+
+	g[0] = (cli_group){ "Report options", report_opts, cmd_apply, &c };
+	rc = parse(argc, argv, g, 1, "usage: vitviz report WORK [--top N] [--checkpoint STEP|last] [-o FILE.csv]\n\n"
+		   "The most atypical samples of one checkpoint as CSV.",
+		   1, "one WORK folder", &c, 0, pos);
+	if (rc < 0) {
+		o.top = (int)c.top;
+		o.checkpoint_step = c.step;
+		o.out_path = c.out;
+		rc = cli_fail(analysis_report(pos[0], &o));
+	}
+	free(pos);
+	return rc;
+}

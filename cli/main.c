@@ -1,0 +1,73 @@
+/* main.c - the vitviz command: global options and subcommand dispatch. */
+#include "cli/cli.h"
+#include "common/vv_error.h"
+#include "common/vv_log.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+#define VITVIZ_VERSION "0.1.0"
+
+static const struct command {
+	const char *name;              /* subcommand */
+	int (*fn)(int argc, char **argv);
+	const char *help;              /* one line for `vitviz --help` */
+} commands[] = {
+	{ "run", cli_run, "embed + analyze + render in one go: RUN --data DATA -o OUT.mp4" },
+	{ "embed", cli_embed, "embed the images at every checkpoint: RUN --data DATA -o WORK" },
+	{ "analyze", cli_analyze, "PCA, alignment, outlier scores, loss curve: WORK" },
+	{ "render", cli_render, "draw the animation: WORK -o OUT.{mp4,gif,webm}" },
+	{ "frame", cli_frame, "draw one checkpoint as a PNG: WORK -o FRAME.png" },
+	{ "report", cli_report, "outlier report as CSV: WORK [--top N] [-o FILE.csv]" },
+	{ "info", cli_info, "what vitviz finds in a run folder: RUN" },
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: vitviz [--quiet|--verbose] COMMAND [options]\n\n"
+		"Show how a Vision Transformer changes while it is fine-tuned.\n\nCommands:\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].help);
+	fprintf(fp, "\n`vitviz COMMAND --help` lists a command's options.\n\n"
+		"Exit status: 0 success, 1 internal or resource error, 2 bad command line,\n"
+		"3 bad or missing input files, 4 outputs could not be written.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+	int a = 1;
+
+	/* global flags before the command */
+	for (; a < argc && argv[a][0] == '-'; a++) {
+		if (!strcmp(argv[a], "--version")) {
+			printf("vitviz %s (OpenBLAS %s, kernels %s)\n", VITVIZ_VERSION,
+			       openblas_get_config(), openblas_get_corename());
+			return VV_EXIT_OK;
+		} else if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+			usage(stdout);
+			return VV_EXIT_OK;
+		} else if (!strcmp(argv[a], "--quiet") || !strcmp(argv[a], "-q")) {
+			vv_verbosity = 0;
+		} else if (!strcmp(argv[a], "--verbose") || !strcmp(argv[a], "-v")) {
+			vv_verbosity = 2;
+		} else {
+			fprintf(stderr, "vitviz: unknown option %s (try vitviz --help)\n", argv[a]);
+			return VV_EXIT_USAGE;
+		}
+	}
+	if (a >= argc) {
+		usage(stderr);
+		return VV_EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[a], commands[i].name))
+			return commands[i].fn(argc - a, argv + a);
+	fprintf(stderr, "vitviz: unknown command \"%s\" (try vitviz --help)\n", argv[a]);
+	return VV_EXIT_USAGE;
+}

@@ -1,0 +1,648 @@
+/* embed_stage.c - the `embed` stage: checkpoints x images -> .npy files. */
+#include "embed/embed_stage.h"
+#include "embed/embed_ckpt.h"
+#include "embed/embed_dataset.h"
+#include "embed/embed_model.h"
+#include "embed/embed_vit.h"
+#include "common/vv_csv.h"
+#include "common/vv_error.h"
+#include "common/vv_fs.h"
+#include "common/vv_json.h"
+#include "common/vv_log.h"
+#include "common/vv_npy.h"
+#include "common/vv_work.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VITVIZ_VERSION_STR "0.1.0"
+/* preprocessed inputs are kept across checkpoints up to this size */
+#define INPUT_CACHE_MAX ((size_t)1 << 30)
+
+/* Everything one run of the stage holds. */
+typedef struct stage {
+	const embed_stage_opts *o; /* options */
+	embed_ckpt_list *ckpts;    /* discovered checkpoints, step order */
+	embed_dataset *data;       /* the dataset (listing; opened once) */
+	vv_samples *samples;       /* what samples.csv holds / will hold */
+	char samples_key[40];      /* hash of the listing + subset options */
+	cJSON *old;                /* previous manifest.json, or NULL */
+	int reuse;                 /* previous outputs describe the same samples */
+	cJSON *model;              /* "model" + "preprocess" of the run */
+	cJSON *preprocess;
+	int dim;                   /* embedding width, -1 until known */
+	int num_labels;            /* classifier outputs of the last checkpoint */
+	float *cache;              /* preprocessed inputs of every sample, or NULL */
+	embed_preproc cache_pp;    /* the preprocessing `cache` was made with */
+	int in_w, in_h;            /* model input size */
+} stage;
+
+void
+embed_stage_opts_default(embed_stage_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->batch = 16;
+	o->pool = EMBED_POOL_CLS;
+	o->split = "test";
+}
+
+int
+embed_parse_pool(const char *s, int *pool)
+{
+	if (!strcmp(s, "cls"))
+		*pool = EMBED_POOL_CLS;
+	else if (!strcmp(s, "mean"))
+		*pool = EMBED_POOL_MEAN;
+	else if (!strcmp(s, "head"))
+		*pool = EMBED_POOL_HEAD;
+	else
+		return vv_error(VV_EINVAL, "--pool must be cls, mean or head, not \"%s\"", s);
+	return 0;
+}
+
+static const char *
+pool_name(int pool)
+{
+	return pool == EMBED_POOL_MEAN ? "mean" : pool == EMBED_POOL_HEAD ? "head" : "cls";
+}
+
+static const char *
+kind_name(embed_data_kind k)
+{
+	return k == EMBED_DATA_CIFAR10 ? "cifar10" : k == EMBED_DATA_CIFAR100 ? "cifar100" : "folder";
+}
+
+/* FNV-1a over the sample listing and the options that select it. */
+static void
+listing_key(const stage *s, char out[40])
+{
+	const embed_dataset *d = s->data;
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+	int c;
+
+#define MIX(p, n) do { const unsigned char *b_ = (const unsigned char *)(p); size_t k_; \
+	for (k_ = 0; k_ < (n); k_++) { h ^= b_[k_]; h *= 1099511628211ULL; } } while (0)
+	MIX(&d->kind, sizeof(d->kind));
+	MIX(&d->n, sizeof(d->n));
+	for (i = 0; i < d->n; i++) {
+		MIX(d->samples[i].path, strlen(d->samples[i].path) + 1);
+		MIX(&d->samples[i].label, sizeof(int));
+	}
+	for (c = 0; c < d->nclasses; c++)
+		MIX(d->class_names[c], strlen(d->class_names[c]) + 1);
+	MIX(&s->o->limit, sizeof(size_t));
+	MIX(&s->o->per_class, sizeof(size_t));
+#undef MIX
+	snprintf(out, 40, "%016llx", (unsigned long long)h);
+}
+
+/* samples.csv from the (validated) dataset. */
+static int
+write_samples(const stage *s)
+{
+	const embed_dataset *d = s->data;
+	char *path = vv_path_join(s->o->workdir, "samples.csv");
+	vv_outfile *f;
+	size_t i;
+	int err;
+
+	if (!path)
+		return VV_ENOMEM;
+	err = vv_outfile_open(&f, path);
+	free(path);
+	if (err)
+		return err;
+	fputs("index,path,label,label_name\n", f->fp);
+	for (i = 0; i < d->n; i++) {
+		fprintf(f->fp, "%zu,", i);
+		vv_csv_field(f->fp, d->samples[i].path);
+		fprintf(f->fp, ",%d,", d->samples[i].label);
+		vv_csv_field(f->fp, d->class_names[d->samples[i].label]);
+		fputc('\n', f->fp);
+	}
+	return vv_outfile_commit(&f);
+}
+
+/*
+ * Decide whether earlier outputs can be reused: same listing as recorded.
+ * If not, validate every image (dropping undecodable ones) and write a new
+ * samples.csv; all checkpoints are then recomputed.
+ */
+static int
+prepare_samples(stage *s)
+{
+	embed_dataset_opts dopts = { 0 };
+	char *mpath;
+	int err;
+
+	dopts.limit = s->o->limit;
+	dopts.per_class = s->o->per_class;
+	dopts.strict = s->o->strict;
+	dopts.split = s->o->split;
+	err = embed_dataset_open(s->o->data, &dopts, &s->data);
+	if (err)
+		return err;
+	listing_key(s, s->samples_key);
+
+	mpath = vv_path_join(s->o->workdir, "manifest.json");
+	if (!mpath)
+		return VV_ENOMEM;
+	if (vv_is_file(mpath)) {
+		s->old = vv_json_load(mpath);
+		if (!s->old)
+			vv_warn("%s; ignoring the earlier outputs", vv_errmsg());
+	}
+	free(mpath);
+	if (s->old && !s->o->force &&
+	    vv_json_get_int(s->old, "format", -1) == VV_WORK_FORMAT &&
+	    !strcmp(vv_json_get_string(s->old, "samples_key", ""), s->samples_key) &&
+	    vv_samples_load(s->o->workdir, &s->samples) == 0 &&
+	    (long long)s->samples->n == vv_json_get_int(s->old, "n", -1)) {
+		s->reuse = 1;
+		return 0;
+	}
+	vv_samples_free(&s->samples);
+	vv_error_clear();
+
+	/* a fresh listing: decode each image once, drop what does not decode */
+	embed_dataset_free(&s->data);
+	dopts.validate = 1;
+	err = embed_dataset_open(s->o->data, &dopts, &s->data);
+	if (err)
+		return err;
+	if (s->data->n == 0)
+		return vv_error(VV_ENOTFOUND, "%s: no decodable images", s->o->data);
+	err = write_samples(s);
+	if (err)
+		return err;
+	return vv_samples_load(s->o->workdir, &s->samples);
+}
+
+/* The previous manifest's entry for `ck`, if its outputs are still valid. */
+static const cJSON *
+reusable_entry(const stage *s, const embed_ckpt *ck, const char *fp)
+{
+	const cJSON *arr, *it;
+
+	if (!s->reuse || s->o->force)
+		return NULL;
+	if (strcmp(vv_json_get_string(s->old, "pool", ""), pool_name(s->o->pool)))
+		return NULL;
+	arr = cJSON_GetObjectItemCaseSensitive(s->old, "checkpoints");
+	cJSON_ArrayForEach(it, arr) {
+		char *e, *l;
+		int ok;
+
+		if (strcmp(vv_json_get_string(it, "name", ""), ck->name) ||
+		    strcmp(vv_json_get_string(it, "fingerprint", ""), fp))
+			continue;
+		e = vv_work_path(s->o->workdir, "embeddings", ck->name, ".npy");
+		l = vv_work_path(s->o->workdir, "logits", ck->name, ".npy");
+		ok = e && l && vv_is_file(e) &&
+		     (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "has_logits")) || vv_is_file(l));
+		free(e);
+		free(l);
+		return ok ? it : NULL;
+	}
+	return NULL;
+}
+
+/* JSON description of a model's config and preprocessing. */
+static void
+describe_model(stage *s, const embed_model *m)
+{
+	const embed_vit_config *c = embed_model_config(m);
+	const embed_preproc *pp = embed_model_preproc(m);
+	cJSON *j = cJSON_CreateObject(), *p = cJSON_CreateObject();
+	double mean[3], std[3];
+	int i;
+
+	cJSON_AddNumberToObject(j, "hidden_size", c->hidden);
+	cJSON_AddNumberToObject(j, "num_hidden_layers", c->layers);
+	cJSON_AddNumberToObject(j, "num_attention_heads", c->heads);
+	cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate);
+	cJSON_AddNumberToObject(j, "image_width", c->image_w);
+	cJSON_AddNumberToObject(j, "image_height", c->image_h);
+	cJSON_AddNumberToObject(j, "patch_size", c->patch);
+	cJSON_AddNumberToObject(j, "num_channels", c->channels);
+	cJSON_AddNumberToObject(j, "layer_norm_eps", c->ln_eps);
+	cJSON_AddStringToObject(j, "hidden_act", c->act == EMBED_ACT_GELU ? "gelu" : "gelu_tanh");
+	cJSON_AddBoolToObject(j, "qkv_bias", c->qkv_bias);
+	cJSON_AddNumberToObject(j, "prefix_tokens", c->prefix_tokens);
+	cJSON_AddStringToObject(j, "global_pool", c->global_pool ? "avg" : "token");
+	cJSON_AddNumberToObject(j, "num_labels", c->num_labels);
+	if (c->n_arch)
+		cJSON_AddStringToObject(j, "architecture", c->architectures[0]);
+
+	cJSON_AddBoolToObject(p, "do_resize", pp->do_resize);
+	if (pp->resize_shortest)
+		cJSON_AddNumberToObject(p, "shortest_edge", pp->shortest);
+	else {
+		cJSON_AddNumberToObject(p, "width", pp->size_w);
+		cJSON_AddNumberToObject(p, "height", pp->size_h);
+	}
+	cJSON_AddStringToObject(p, "resample", pp->resample == EMBED_RESAMPLE_BICUBIC ? "bicubic" :
+				pp->resample == EMBED_RESAMPLE_BILINEAR ? "bilinear" :
+				pp->resample == EMBED_RESAMPLE_NEAREST ? "nearest" : "other");
+	if (pp->do_crop) {
+		cJSON_AddNumberToObject(p, "crop_width", pp->crop_w);
+		cJSON_AddNumberToObject(p, "crop_height", pp->crop_h);
+	}
+	cJSON_AddNumberToObject(p, "rescale", pp->do_rescale ? pp->rescale : 1.0);
+	for (i = 0; i < 3; i++) {
+		mean[i] = pp->do_normalize ? pp->mean[i] : 0.0;
+		std[i] = pp->do_normalize ? pp->std[i] : 1.0;
+	}
+	cJSON_AddItemToObject(p, "mean", cJSON_CreateDoubleArray(mean, 3));
+	cJSON_AddItemToObject(p, "std", cJSON_CreateDoubleArray(std, 3));
+	cJSON_Delete(s->model);
+	cJSON_Delete(s->preprocess);
+	s->model = j;
+	s->preprocess = p;
+}
+
+/*
+ * Map the classifier's outputs onto the dataset's classes: perm[j] is the
+ * logit column of dataset class j.  By name when id2label names every
+ * class; by index when the counts agree but the names do not (generic
+ * LABEL_i names); otherwise the logits are not comparable with the labels.
+ */
+static int
+label_permutation(const stage *s, const embed_vit_config *c, int nl, int *perm, int *by_name)
+{
+	const embed_dataset *d = s->data;
+	int j, k, named = 1;
+
+	*by_name = 0;
+	if (nl != d->nclasses)
+		return 0;
+	for (j = 0; j < nl && named; j++) {
+		perm[j] = -1;
+		for (k = 0; c->id2label && k < nl; k++)
+			if (c->id2label[k] && !strcmp(c->id2label[k], d->class_names[j]))
+				perm[j] = k;
+		if (perm[j] < 0)
+			named = 0;
+	}
+	if (!named)
+		for (j = 0; j < nl; j++)
+			perm[j] = j;
+	*by_name = named;
+	return 1;
+}
+
+/* Preprocess sample i into `dst` (3 x in_h x in_w). */
+static int
+load_input(const stage *s, const embed_preproc *pp, size_t i, float *dst)
+{
+	embed_image *img = NULL;
+	int err;
+
+	err = embed_dataset_load_path(s->o->data, s->samples->path[i], &img);
+	if (!err)
+		err = embed_preprocess(pp, img, dst, s->in_w, s->in_h);
+	embed_image_free(&img);
+	return err;
+}
+
+/* Fill the input cache when the inputs of all checkpoints fit in it. */
+static int
+ensure_cache(stage *s, const embed_preproc *pp)
+{
+	size_t per = (size_t)3 * s->in_w * s->in_h, i;
+	int err;
+
+	if (s->cache && !memcmp(&s->cache_pp, pp, sizeof(*pp)))
+		return 0;
+	free(s->cache);
+	s->cache = NULL;
+	if (s->samples->n * per * sizeof(float) > INPUT_CACHE_MAX || s->ckpts->n < 2)
+		return 0;
+	s->cache = malloc(s->samples->n * per * sizeof(float));
+	if (!s->cache)
+		return 0; /* no cache: decode per checkpoint instead */
+	for (i = 0; i < s->samples->n; i++) {
+		err = load_input(s, pp, i, s->cache + i * per);
+		if (err) {
+			free(s->cache);
+			s->cache = NULL;
+			return err;
+		}
+	}
+	s->cache_pp = *pp;
+	return 0;
+}
+
+/* Reorder each logits row so column j belongs to dataset class j. */
+static void
+permute_logits(float *logits, size_t n, int nl, const int *perm)
+{
+	float tmp[4096];
+	size_t i;
+	int j;
+
+	if (nl > 4096)
+		return;
+	for (i = 0; i < n; i++) {
+		float *row = logits + i * (size_t)nl;
+
+		for (j = 0; j < nl; j++)
+			tmp[j] = row[perm[j]];
+		memcpy(row, tmp, (size_t)nl * sizeof(float));
+	}
+}
+
+/* The checkpoint's epoch (trainer_state.json, or the timm epoch), when known. */
+static void
+add_epoch(cJSON *entry, const embed_ckpt *ck)
+{
+	double ep = embed_ckpt_epoch(ck);
+
+	if (isfinite(ep))
+		cJSON_AddNumberToObject(entry, "epoch", ep);
+}
+
+/* Embed every sample with one checkpoint and write its .npy files. */
+static int
+compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
+{
+	const embed_stage_opts *o = s->o;
+	size_t n = s->samples->n, per, i;
+	const embed_vit_config *c;
+	const embed_preproc *pp;
+	embed_model *m = NULL;
+	float *pix = NULL, *emb = NULL, *logits = NULL;
+	vv_progress *prog;
+	char label[96], *path = NULL;
+	int D, nl, B = o->batch > 0 ? o->batch : 16, err, by_name = 0, comparable = 0;
+	int64_t shape[2];
+	int *perm = NULL;
+
+	err = embed_model_open(ck, &m);
+	if (err)
+		return err;
+	c = embed_model_config(m);
+	pp = embed_model_preproc(m);
+	D = c->hidden;
+	nl = c->num_labels;
+	if (s->dim > 0 && D != s->dim) {
+		err = vv_error(VV_EMISMATCH, "%s: hidden size %d differs from the other checkpoints' %d",
+			       ck->path, D, s->dim);
+		goto out_free_model;
+	}
+	s->dim = D;
+	s->num_labels = nl;
+	s->in_w = c->image_w;
+	s->in_h = c->image_h;
+	if (embed_preproc_out_size(pp, &s->in_w, &s->in_h) == 0 &&
+	    (s->in_w != c->image_w || s->in_h != c->image_h)) {
+		err = vv_error(VV_EMISMATCH, "%s: preprocessing makes %dx%d images, the model takes %dx%d",
+			       ck->path, s->in_w, s->in_h, c->image_w, c->image_h);
+		goto out_free_model;
+	}
+	s->in_w = c->image_w;
+	s->in_h = c->image_h;
+	describe_model(s, m);
+	if (c->global_pool && o->pool == EMBED_POOL_CLS && idx == 0)
+		vv_warn("%s: the model pools by averaging; --pool head gives the features its "
+			"classifier sees", ck->name);
+	err = ensure_cache(s, pp);
+	if (err)
+		goto out_free_model;
+
+	per = (size_t)3 * s->in_w * s->in_h;
+	emb = malloc(n * (size_t)D * sizeof(float));
+	logits = nl ? malloc(n * (size_t)nl * sizeof(float)) : NULL;
+	pix = s->cache ? NULL : malloc((size_t)B * per * sizeof(float));
+	perm = nl ? malloc((size_t)nl * sizeof(int)) : NULL;
+	if (!emb || (nl && (!logits || !perm)) || (!s->cache && !pix)) {
+		err = vv_error(VV_ENOMEM, "%s: out of memory for %zu embeddings", ck->name, n);
+		goto out_free_bufs;
+	}
+
+	snprintf(label, sizeof(label), "embed %s (%zu/%zu)", ck->name, idx + 1, s->ckpts->n);
+	prog = vv_progress_alloc(label, (int64_t)n, "img");
+	for (i = 0; i < n; i += (size_t)B) {
+		int b = (int)(n - i < (size_t)B ? n - i : (size_t)B), k;
+		const float *in = s->cache ? s->cache + i * per : pix;
+
+		for (k = 0; !s->cache && k < b; k++) {
+			err = load_input(s, pp, i + (size_t)k, pix + (size_t)k * per);
+			if (err)
+				break;
+		}
+		if (!err)
+			err = embed_model_forward(m, in, b, o->pool, emb + i * (size_t)D,
+						  nl ? logits + i * (size_t)nl : NULL);
+		if (err)
+			break;
+		vv_progress_update(prog, (int64_t)(i + (size_t)b));
+	}
+	vv_progress_free(&prog);
+	if (err) {
+		vv_error_prefix("%s", ck->name);
+		goto out_free_bufs;
+	}
+	for (i = 0; i < n * (size_t)D; i++) {
+		if (!isfinite(emb[i])) {
+			err = vv_error(VV_EFORMAT, "%s: embedding of sample %zu is not finite (NaN or Inf in the weights?)",
+				       ck->weights, i / (size_t)D);
+			goto out_free_bufs;
+		}
+	}
+
+	shape[0] = (int64_t)n;
+	shape[1] = D;
+	path = vv_work_path(o->workdir, "embeddings", ck->name, ".npy");
+	if (!path || (err = vv_npy_write(path, VV_F32, emb, 2, shape)))
+		goto out_free_bufs;
+	if (nl) {
+		comparable = label_permutation(s, c, nl, perm, &by_name);
+		if (comparable && by_name)
+			permute_logits(logits, n, nl, perm);
+		free(path);
+		shape[1] = nl;
+		path = vv_work_path(o->workdir, "logits", ck->name, ".npy");
+		if (!path || (err = vv_npy_write(path, VV_F32, logits, 2, shape)))
+			goto out_free_bufs;
+	}
+	cJSON_AddBoolToObject(entry, "has_logits", nl > 0);
+	cJSON_AddNumberToObject(entry, "dim", D);
+	cJSON_AddNumberToObject(entry, "num_labels", nl);
+	if (nl) {
+		cJSON *names = cJSON_CreateArray();
+		int j;
+
+		/* the class of each logits column, after any reordering */
+		for (j = 0; j < nl; j++) {
+			int col = comparable && by_name ? perm[j] : j;
+
+			cJSON_AddItemToArray(names, cJSON_CreateString(
+				c->id2label && c->id2label[col] ? c->id2label[col] : ""));
+		}
+		cJSON_AddItemToObject(entry, "id2label", names);
+		cJSON_AddStringToObject(entry, "logits_match",
+					!comparable ? "none" : by_name ? "by-name" : "by-index");
+		if (!comparable)
+			vv_warn("%s: the classifier has %d outputs but the dataset %d classes; "
+				"predictions are written but not compared with the labels",
+				ck->name, nl, s->data->nclasses);
+	}
+
+out_free_bufs:
+	free(path);
+	free(perm);
+	free(pix);
+	free(emb);
+	free(logits);
+out_free_model:
+	embed_model_free(&m);
+	return err;
+}
+
+/* manifest.json from the checkpoint entries finished so far. */
+static int
+write_manifest(const stage *s, cJSON *entries)
+{
+	const embed_dataset *d = s->data;
+	char *path = vv_path_join(s->o->workdir, "manifest.json");
+	cJSON *j = cJSON_CreateObject(), *classes, *opts;
+	int c, err;
+
+	if (!path || !j) {
+		free(path);
+		cJSON_Delete(j);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
+	cJSON_AddNumberToObject(j, "format", VV_WORK_FORMAT);
+	cJSON_AddStringToObject(j, "vitviz_version", VITVIZ_VERSION_STR);
+	cJSON_AddStringToObject(j, "run", s->o->run);
+	cJSON_AddStringToObject(j, "data", s->o->data);
+	cJSON_AddStringToObject(j, "data_kind", kind_name(d->kind));
+	cJSON_AddNumberToObject(j, "n", (double)s->samples->n);
+	cJSON_AddNumberToObject(j, "dim", s->dim);
+	cJSON_AddNumberToObject(j, "num_labels", s->num_labels);
+	cJSON_AddStringToObject(j, "pool", pool_name(s->o->pool));
+	cJSON_AddStringToObject(j, "samples_key", s->samples_key);
+	classes = cJSON_AddArrayToObject(j, "classes");
+	for (c = 0; c < d->nclasses; c++)
+		cJSON_AddItemToArray(classes, cJSON_CreateString(d->class_names[c]));
+	if (s->ckpts->loss_kind && s->ckpts->loss_path) {
+		cJSON *l = cJSON_AddObjectToObject(j, "loss");
+
+		cJSON_AddStringToObject(l, "kind", s->ckpts->loss_kind);
+		cJSON_AddStringToObject(l, "path", s->ckpts->loss_path);
+	}
+	if (s->model)
+		cJSON_AddItemToObject(j, "model", cJSON_Duplicate(s->model, 1));
+	if (s->preprocess)
+		cJSON_AddItemToObject(j, "preprocess", cJSON_Duplicate(s->preprocess, 1));
+	opts = cJSON_AddObjectToObject(j, "options");
+	cJSON_AddNumberToObject(opts, "limit", (double)s->o->limit);
+	cJSON_AddNumberToObject(opts, "per_class", (double)s->o->per_class);
+	cJSON_AddStringToObject(opts, "split", s->o->split ? s->o->split : "test");
+	if (s->o->arch)
+		cJSON_AddStringToObject(opts, "arch", s->o->arch);
+	cJSON_AddBoolToObject(opts, "ema", s->o->ema);
+	cJSON_AddItemToObject(j, "checkpoints", cJSON_Duplicate(entries, 1));
+	err = vv_json_save(path, j);
+	cJSON_Delete(j);
+	free(path);
+	return err;
+}
+
+static void
+stage_release(stage *s)
+{
+	embed_ckpt_list_free(&s->ckpts);
+	embed_dataset_free(&s->data);
+	vv_samples_free(&s->samples);
+	cJSON_Delete(s->old);
+	cJSON_Delete(s->model);
+	cJSON_Delete(s->preprocess);
+	free(s->cache);
+}
+
+int
+embed_stage_run(const embed_stage_opts *o)
+{
+	stage s = { .o = o, .dim = -1 };
+	cJSON *entries = NULL;
+	size_t i, reused = 0;
+	int err;
+	char *sub;
+
+	if (o->threads > 0)
+		openblas_set_num_threads(o->threads);
+	err = embed_ckpt_discover_opts(o->run, &(embed_ckpt_opts){ .arch = o->arch, .ema = o->ema },
+				       &s.ckpts);
+	if (err)
+		goto out;
+	if ((err = vv_mkdir_p(o->workdir)))
+		goto out;
+	if (!(sub = vv_path_join(o->workdir, "embeddings")) || (err = vv_mkdir_p(sub)) ||
+	    (free(sub), !(sub = vv_path_join(o->workdir, "logits"))) || (err = vv_mkdir_p(sub))) {
+		free(sub);
+		err = err ? err : VV_ENOMEM;
+		goto out;
+	}
+	free(sub);
+	err = prepare_samples(&s);
+	if (err)
+		goto out;
+	if (s.reuse) {
+		s.model = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s.old, "model"), 1);
+		s.preprocess = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s.old, "preprocess"), 1);
+		s.dim = (int)vv_json_get_int(s.old, "dim", -1);
+		s.num_labels = (int)vv_json_get_int(s.old, "num_labels", 0);
+	}
+	vv_info("embed: %zu checkpoint(s) in %s, %zu images from %s",
+		s.ckpts->n, o->run, s.samples->n, o->data);
+
+	entries = cJSON_CreateArray();
+	for (i = 0; i < s.ckpts->n && !err; i++) {
+		const embed_ckpt *ck = &s.ckpts->v[i];
+		const cJSON *old;
+		char fp[40];
+		cJSON *e;
+
+		err = embed_ckpt_fingerprint(ck, fp);
+		if (err)
+			break;
+		old = reusable_entry(&s, ck, fp);
+		if (old) {
+			cJSON_AddItemToArray(entries, cJSON_Duplicate(old, 1));
+			reused++;
+			vv_debug("embed: %s is current, reused", ck->name);
+			continue;
+		}
+		e = cJSON_CreateObject();
+		cJSON_AddStringToObject(e, "name", ck->name);
+		cJSON_AddNumberToObject(e, "step", (double)ck->step);
+		add_epoch(e, ck);
+		cJSON_AddStringToObject(e, "path", ck->path);
+		cJSON_AddStringToObject(e, "format", embed_ckpt_format_name(ck->format));
+		cJSON_AddStringToObject(e, "fingerprint", fp);
+		err = compute_checkpoint(&s, ck, i, e);
+		if (err) {
+			cJSON_Delete(e);
+			break;
+		}
+		cJSON_AddItemToArray(entries, e);
+		/* record progress so an interrupted run keeps what it finished */
+		err = write_manifest(&s, entries);
+	}
+	if (!err) {
+		err = write_manifest(&s, entries);
+		if (!err)
+			vv_info("embed: %zu computed, %zu reused -> %s", s.ckpts->n - reused, reused, o->workdir);
+	}
+out:
+	cJSON_Delete(entries);
+	stage_release(&s);
+	return err;
+}

@@ -1,0 +1,44 @@
+/*
+ * embed_stage.h - the `embed` stage: every checkpoint of a run over a
+ * labelled image set, written to a work folder (see common/vv_work.h).
+ *
+ * Reruns are incremental: a checkpoint whose weights fingerprint, pooling
+ * and sample list match what manifest.json records, and whose outputs are
+ * present, is skipped; changed checkpoints are recomputed and new ones
+ * added.  The manifest is rewritten (atomically) after every checkpoint, so
+ * an interrupted run keeps what it finished.
+ */
+#ifndef EMBED_STAGE_H
+#define EMBED_STAGE_H
+
+#include <stddef.h>
+
+typedef struct embed_stage_opts {
+	const char *run;     /* run folder or one checkpoint */
+	const char *data;    /* dataset root: CIFAR batch(es) or image folder */
+	const char *workdir; /* work folder to write */
+	size_t limit;        /* first N samples (0: all) */
+	size_t per_class;    /* first N samples of each class (0: all) */
+	const char *split;   /* CIFAR folder split: "test" (default) or "train" */
+	int batch;           /* images per forward pass (0: 16) */
+	int threads;         /* OpenBLAS threads (0: library default) */
+	int pool;            /* EMBED_POOL_CLS or EMBED_POOL_MEAN */
+	int strict;          /* an undecodable image is an error */
+	int force;           /* recompute every checkpoint */
+	const char *arch;    /* timm architecture name overriding the files' (or NULL) */
+	int ema;             /* timm: embed the EMA weights (state_dict_ema) */
+} embed_stage_opts;
+
+/* Defaults: batch 16, CLS pooling, test split, everything else 0. */
+void embed_stage_opts_default(embed_stage_opts *o);
+
+/*
+ * Run the stage.  Returns 0, or a VV_E* code with the message naming the
+ * file and the problem; outputs already finished stay valid.
+ */
+int embed_stage_run(const embed_stage_opts *o);
+
+/* "cls" / "mean" / "head" to EMBED_POOL_*; VV_EINVAL otherwise. */
+int embed_parse_pool(const char *s, int *pool);
+
+#endif

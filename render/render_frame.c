@@ -1,0 +1,1051 @@
+/* render_frame.c - drawing a frame: static layer, dots, loss curve, outliers. */
+#include "render/render_frame.h"
+#include "common/vv_error.h"
+#include "common/vv_fs.h"
+#include "render/render_scatter.h"
+#include "render/render_text.h"
+#include "render/render_thumbs.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Outlier column images cached per checkpoint (the two of a cross-fade). */
+#define COL_CACHE 2
+
+typedef struct col_cache {
+	int ckpt;               /* checkpoint drawn, -1 none */
+	cairo_surface_t *surf;  /* the slots of that checkpoint on the background */
+	unsigned long used;     /* last use, for eviction */
+} col_cache;
+
+struct render_scene {
+	const render_inputs *in;    /* data (borrowed) */
+	render_layout L;            /* geometry */
+	render_theme_colors tc;     /* theme colours */
+	int theme;                  /* RENDER_THEME_* */
+	char *title;                /* title text */
+	int nclasses;               /* classes of the dataset */
+	render_rgb *cls_color;      /* nclasses colours */
+	uint32_t *palette;          /* theme + class colours as 0xRRGGBB */
+	int npalette;               /* entries in palette */
+	render_dots *dots;          /* dot sprites */
+	double dot_r;               /* dot radius in pixels */
+	uint32_t *order;            /* drawing order of the samples (shuffled) */
+	float *xy;                  /* n pixel positions of the current frame */
+	cairo_surface_t *stat;      /* static layer */
+	cairo_surface_t *curve;     /* full loss curves, transparent, frame-sized rect of the loss panel */
+	render_rect curve_rect;     /* where `curve` goes */
+	cairo_surface_t *badge[RENDER_MAX_TOP]; /* rank badges "1".."8" */
+	int badge_r;                /* badge radius in pixels */
+	render_thumbs *thumbs;      /* thumbnail cache */
+	col_cache col[COL_CACHE];   /* outlier column per checkpoint */
+	render_rect col_rect;       /* the part of the column that changes */
+	unsigned long tick;         /* use counter for col_cache */
+	int has_loss, has_eval;     /* curves to draw */
+	double lx0, lx1, ly0, ly1;  /* loss axes ranges (ly in log10 when loss_log) */
+	int loss_log;               /* logarithmic loss axis */
+};
+
+static render_text_style
+style(double size, int bold, render_rgb c, int align, double max_w)
+{
+	render_text_style st = { size, bold, c, 1.0, align, max_w };
+
+	return st;
+}
+
+static void
+set_rgb(cairo_t *cr, render_rgb c, double a)
+{
+	cairo_set_source_rgba(cr, c.r, c.g, c.b, a);
+}
+
+static void
+round_rect(cairo_t *cr, double x, double y, double w, double h, double r)
+{
+	r = fmin(r, fmin(w, h) / 2);
+	cairo_new_sub_path(cr);
+	cairo_arc(cr, x + w - r, y + r, r, -M_PI / 2, 0);
+	cairo_arc(cr, x + w - r, y + h - r, r, 0, M_PI / 2);
+	cairo_arc(cr, x + r, y + h - r, r, M_PI / 2, M_PI);
+	cairo_arc(cr, x + r, y + r, r, M_PI, 1.5 * M_PI);
+	cairo_close_path(cr);
+}
+
+/* "12,345" */
+static void
+fmt_int(char *buf, size_t n, double v)
+{
+	char tmp[48];
+	long long x = llround(fabs(v));
+	int len, o = 0, lead;
+
+	len = snprintf(tmp, sizeof(tmp), "%lld", x);
+	if (v < 0 && o < (int)n - 1)
+		buf[o++] = '-';
+	lead = len % 3 ? len % 3 : 3;
+	for (int i = 0; i < len && o < (int)n - 1; i++) {
+		if (i && (i - lead) % 3 == 0 && i >= lead && o < (int)n - 1)
+			buf[o++] = ',';
+		if (o < (int)n - 1)
+			buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+}
+
+/* Tick spacing 1, 2 or 5 x 10^k giving at most `max` intervals over [lo, hi]. */
+static double
+nice_step(double lo, double hi, int max)
+{
+	double raw = (hi - lo) / max, p, m;
+
+	if (!(raw > 0))
+		return 1;
+	p = pow(10, floor(log10(raw)));
+	m = raw / p;
+	return (m <= 1 ? 1 : m <= 2 ? 2 : m <= 5 ? 5 : 10) * p;
+}
+
+/* ---- loss axes ------------------------------------------------------------------ */
+
+static double
+loss_px_x(const render_scene *s, double step)
+{
+	return s->L.loss.x + (step - s->lx0) / (s->lx1 - s->lx0) * s->L.loss.w;
+}
+
+static double
+loss_px_y(const render_scene *s, double v)
+{
+	double y = s->loss_log ? log10(fmax(v, 1e-12)) : v;
+
+	return s->L.loss.y + s->L.loss.h - (y - s->ly0) / (s->ly1 - s->ly0) * s->L.loss.h;
+}
+
+static void
+loss_ranges(render_scene *s)
+{
+	const render_loss *L = &s->in->loss;
+	double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
+
+	for (size_t i = 0; i < L->n; i++) {
+		double v[2] = { L->loss[i], L->eval_loss[i] };
+
+		for (int k = 0; k < 2; k++) {
+			if (!isfinite(v[k]) || (s->loss_log && v[k] <= 0))
+				continue;
+			s->has_loss |= k == 0;
+			s->has_eval |= k == 1;
+			xmin = fmin(xmin, L->step[i]);
+			xmax = fmax(xmax, L->step[i]);
+			ymin = fmin(ymin, v[k]);
+			ymax = fmax(ymax, v[k]);
+		}
+	}
+	for (size_t i = 0; i < s->in->T; i++)
+		if (s->in->frames[i].step >= 0) {
+			xmin = fmin(xmin, (double)s->in->frames[i].step);
+			xmax = fmax(xmax, (double)s->in->frames[i].step);
+		}
+	if (!(s->has_loss || s->has_eval))
+		return;
+	s->lx0 = xmin >= 0 ? 0 : xmin;
+	s->lx1 = xmax > s->lx0 ? xmax : s->lx0 + 1;
+	if (s->loss_log) {
+		s->ly0 = log10(ymin) - 0.1;
+		s->ly1 = log10(ymax) + 0.1;
+	} else {
+		s->ly0 = ymin >= 0 ? 0 : ymin * 1.1;
+		s->ly1 = ymax > 0 ? ymax * 1.1 : 1;
+	}
+	if (!(s->ly1 > s->ly0))
+		s->ly1 = s->ly0 + 1;
+}
+
+/* One series as a polyline (NaN entries skipped) on `cr`. */
+static void
+loss_path(const render_scene *s, cairo_t *cr, const double *v)
+{
+	const render_loss *L = &s->in->loss;
+
+	cairo_new_path(cr);
+	for (size_t i = 0; i < L->n; i++)
+		if (isfinite(v[i]) && (!s->loss_log || v[i] > 0))
+			cairo_line_to(cr, loss_px_x(s, L->step[i]), loss_px_y(s, v[i]));
+}
+
+static int
+draw_curves(render_scene *s)
+{
+	double pad = 12 * s->L.s;
+	render_rect r = { floor(s->L.loss.x - pad), floor(s->L.loss.y - pad), ceil(s->L.loss.w + 2 * pad),
+			  ceil(s->L.loss.h + 2 * pad) };
+	cairo_t *cr;
+
+	s->curve_rect = r;
+	s->curve = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)r.w, (int)r.h);
+	if (cairo_surface_status(s->curve))
+		return vv_error(VV_ENOMEM, "out of memory");
+	cr = cairo_create(s->curve);
+	cairo_translate(cr, -r.x, -r.y);
+	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
+	if (s->has_eval) {
+		double dash[2] = { 10 * s->L.s, 7 * s->L.s };
+
+		loss_path(s, cr, s->in->loss.eval_loss);
+		set_rgb(cr, s->tc.eval, 1);
+		cairo_set_line_width(cr, 3 * s->L.s);
+		cairo_set_dash(cr, dash, 2, 0);
+		cairo_stroke(cr);
+		cairo_set_dash(cr, NULL, 0, 0);
+	}
+	if (s->has_loss) {
+		loss_path(s, cr, s->in->loss.loss);
+		set_rgb(cr, s->tc.train, 1);
+		cairo_set_line_width(cr, 3.5 * s->L.s);
+		cairo_stroke(cr);
+	}
+	cairo_destroy(cr);
+	return 0;
+}
+
+/* Linear interpolation of a series at `step`; NaN when nothing logged up to there. */
+static double
+series_at(const render_loss *L, const double *v, double step)
+{
+	double px = NAN, pv = NAN;
+
+	for (size_t i = 0; i < L->n; i++) {
+		if (!isfinite(v[i]))
+			continue;
+		if (L->step[i] >= step) {
+			if (isnan(pv) || L->step[i] == px)
+				return L->step[i] == step ? v[i] : pv;
+			return pv + (v[i] - pv) * (step - px) / (L->step[i] - px);
+		}
+		px = L->step[i];
+		pv = v[i];
+	}
+	return pv;
+}
+
+/* ---- static layer --------------------------------------------------------------------- */
+
+static void
+draw_scatter_axes(render_scene *s, cairo_t *cr)
+{
+	const render_layout *L = &s->L;
+	double sc = L->s;
+	render_text_style tick = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
+
+	set_rgb(cr, s->tc.panel, 1);
+	cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
+	cairo_fill(cr);
+	cairo_set_line_width(cr, fmax(1, 1.2 * sc));
+	for (int v = -4; v <= 4; v++) {
+		double px, py;
+
+		render_layout_scatter_px(L, v, v, &px, &py);
+		set_rgb(cr, s->tc.grid, 1);
+		cairo_move_to(cr, px, L->scatter.y);
+		cairo_line_to(cr, px, L->scatter.y + L->scatter.h);
+		cairo_move_to(cr, L->scatter.x, py);
+		cairo_line_to(cr, L->scatter.x + L->scatter.w, py);
+		cairo_stroke(cr);
+		if (v % 2 == 0) {
+			char buf[8];
+			double h;
+
+			snprintf(buf, sizeof(buf), "%d", v);
+			render_text_measure(cr, buf, &tick, NULL, &h);
+			tick.align = RENDER_ALIGN_RIGHT;
+			render_text_draw(cr, buf, &tick, L->scatter.x - 10 * sc, py - h / 2, NULL, NULL);
+			tick.align = RENDER_ALIGN_CENTER;
+			render_text_draw(cr, buf, &tick, px, L->scatter.y + L->scatter.h + 8 * sc, NULL, NULL);
+		}
+	}
+	set_rgb(cr, s->tc.axis, 1);
+	cairo_set_line_width(cr, fmax(1, 1.5 * sc));
+	cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
+	cairo_stroke(cr);
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+draw_legend(render_scene *s, cairo_t *cr)
+{
+	const render_layout *L = &s->L;
+	double sc = L->s, font = 24 * sc, row = 0, colw = L->legend.w, avail;
+	int n = s->nclasses, rows = n, cols = 1, shown = n;
+	render_text_style head = style(21 * sc, 1, s->tc.muted, RENDER_ALIGN_LEFT, L->legend.w);
+	double y0 = L->legend.y + 36 * sc;
+
+	double wmax = 0, *wid = malloc((size_t)n * sizeof(double));
+
+	render_text_draw(cr, "Classes", &head, L->legend.x, L->legend.y, NULL, NULL);
+	avail = L->legend.y + L->legend.h - y0;
+	/* name widths at 24 * sc pixels; the few longest may be ellipsized, so
+	 * size for the 85th percentile */
+	if (wid) {
+		render_text_style st = style(24 * sc, 0, s->tc.fg, RENDER_ALIGN_LEFT, 0);
+
+		for (int i = 0; i < n; i++)
+			render_text_measure(cr, s->in->man->class_names[i], &st, &wid[i], NULL);
+		qsort(wid, (size_t)n, sizeof(double), cmp_double);
+		wmax = wid[(int)floor(0.85 * (n - 1))];
+		free(wid);
+	}
+	/* the largest font at which (nearly) every name fits whole, in up to 4 columns */
+	for (double f = 24; f >= 9; f -= 1) {
+		font = f * sc;
+		row = font * 1.55;
+		rows = (int)(avail / row);
+		rows = rows < 1 ? 1 : rows;
+		cols = (n + rows - 1) / rows;
+		colw = L->legend.w / cols;
+		if (cols <= 4 && 0.72 * font + 10 * sc + wmax * f / 24 + 6 * sc <= colw)
+			break;
+	}
+	if (cols > 4) {
+		cols = 4;
+		colw = L->legend.w / 4;
+	}
+	if (n > rows * cols)
+		shown = rows * cols - 1;
+	for (int i = 0; i < shown; i++) {
+		double x = L->legend.x + (i / rows) * colw, y = y0 + (i % rows) * row;
+		double r = font * 0.36;
+		render_text_style st = style(font, 0, s->tc.fg, RENDER_ALIGN_LEFT, colw - 2.4 * r - 8 * sc);
+		double h;
+
+		render_text_measure(cr, s->in->man->class_names[i], &st, NULL, &h);
+		set_rgb(cr, s->cls_color[i], 1);
+		cairo_arc(cr, x + r, y + h / 2, r, 0, 2 * M_PI);
+		cairo_fill(cr);
+		render_text_draw(cr, s->in->man->class_names[i], &st, x + 2 * r + 10 * sc, y, NULL, NULL);
+	}
+	if (shown < n) {
+		char buf[48];
+		render_text_style st = style(font, 0, s->tc.muted, RENDER_ALIGN_LEFT, colw);
+
+		snprintf(buf, sizeof(buf), "+ %d more", n - shown);
+		render_text_draw(cr, buf, &st, L->legend.x + (shown / rows) * colw, y0 + (shown % rows) * row, NULL,
+				 NULL);
+	}
+}
+
+static void
+draw_loss_axes(render_scene *s, cairo_t *cr)
+{
+	const render_layout *L = &s->L;
+	double sc = L->s, tw, th;
+	render_text_style head = style(22 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, 0);
+	render_text_style tick = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
+	render_text_style key = style(19 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
+	double ty = L->loss.y - 40 * sc;
+
+	render_text_draw(cr, "Loss", &head, L->loss.x, ty, &tw, &th);
+	{
+		render_text_style sub = style(19 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, 0);
+		double sh;
+
+		render_text_measure(cr, "x", &sub, NULL, &sh);
+		render_text_draw(cr, s->loss_log ? "by training step, log scale" : "by training step", &sub,
+				 L->loss.x + tw + 12 * sc, ty + (th - sh) * 0.75, NULL, NULL);
+	}
+	set_rgb(cr, s->tc.panel, 1);
+	cairo_rectangle(cr, L->loss.x, L->loss.y, L->loss.w, L->loss.h);
+	cairo_fill(cr);
+	if (!s->has_loss && !s->has_eval) {
+		tick.align = RENDER_ALIGN_CENTER;
+		tick.size = 20 * sc;
+		render_text_measure(cr, "no training log in this work folder", &tick, NULL, &th);
+		render_text_draw(cr, "no training log in this work folder", &tick, L->loss.x + L->loss.w / 2,
+				 L->loss.y + L->loss.h / 2 - th / 2, NULL, NULL);
+	} else {
+		double step, v;
+		char buf[48];
+
+		/* key: train (solid) and eval (dashed) */
+		{
+			double x = L->loss.x + L->loss.w, yk = ty + 4 * sc, lw = 34 * sc;
+
+			if (s->has_eval) {
+				double dash[2] = { 8 * sc, 5 * sc };
+
+				render_text_draw(cr, "eval", &key, x, yk, &tw, &th);
+				x -= tw + 10 * sc;
+				set_rgb(cr, s->tc.eval, 1);
+				cairo_set_line_width(cr, 3 * sc);
+				cairo_set_dash(cr, dash, 2, 0);
+				cairo_move_to(cr, x - lw, yk + th / 2);
+				cairo_line_to(cr, x, yk + th / 2);
+				cairo_stroke(cr);
+				cairo_set_dash(cr, NULL, 0, 0);
+				x -= lw + 28 * sc;
+			}
+			if (s->has_loss) {
+				render_text_draw(cr, "train", &key, x, yk, &tw, &th);
+				x -= tw + 10 * sc;
+				set_rgb(cr, s->tc.train, 1);
+				cairo_set_line_width(cr, 3.5 * sc);
+				cairo_move_to(cr, x - lw, yk + th / 2);
+				cairo_line_to(cr, x, yk + th / 2);
+				cairo_stroke(cr);
+			}
+		}
+		cairo_set_line_width(cr, fmax(1, 1.2 * sc));
+		/* y grid and labels */
+		step = nice_step(s->ly0, s->ly1, s->loss_log ? 4 : 4);
+		if (s->loss_log && step < 1)
+			step = 1;
+		for (v = ceil(s->ly0 / step) * step; v <= s->ly1 + 1e-9; v += step) {
+			double py = loss_px_y(s, s->loss_log ? pow(10, v) : v);
+
+			set_rgb(cr, s->tc.grid, 1);
+			cairo_move_to(cr, L->loss.x, py);
+			cairo_line_to(cr, L->loss.x + L->loss.w, py);
+			cairo_stroke(cr);
+			if (s->loss_log)
+				snprintf(buf, sizeof(buf), "%g", pow(10, v));
+			else
+				snprintf(buf, sizeof(buf), "%g", fabs(v) < 1e-12 ? 0.0 : v);
+			render_text_measure(cr, buf, &tick, NULL, &th);
+			tick.align = RENDER_ALIGN_RIGHT;
+			render_text_draw(cr, buf, &tick, L->loss.x - 10 * sc, py - th / 2, NULL, NULL);
+		}
+		/* x grid and labels (steps) */
+		step = nice_step(s->lx0, s->lx1, (int)fmax(2, L->loss.w / (150 * sc)));
+		if (step < 1)
+			step = 1;
+		for (v = ceil(s->lx0 / step) * step; v <= s->lx1 + 1e-9; v += step) {
+			double px = loss_px_x(s, v);
+
+			set_rgb(cr, s->tc.grid, 1);
+			cairo_move_to(cr, px, L->loss.y);
+			cairo_line_to(cr, px, L->loss.y + L->loss.h);
+			cairo_stroke(cr);
+			fmt_int(buf, sizeof(buf), v);
+			tick.align = RENDER_ALIGN_CENTER;
+			render_text_draw(cr, buf, &tick, px, L->loss.y + L->loss.h + 8 * sc, NULL, NULL);
+		}
+	}
+	set_rgb(cr, s->tc.axis, 1);
+	cairo_set_line_width(cr, fmax(1, 1.5 * sc));
+	cairo_rectangle(cr, L->loss.x, L->loss.y, L->loss.w, L->loss.h);
+	cairo_stroke(cr);
+}
+
+static int
+draw_static(render_scene *s)
+{
+	const render_layout *L = &s->L;
+	double sc = L->s;
+	render_text_style title = style(40 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, L->header.w * 0.64);
+	render_text_style head = style(24 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, L->outliers.w);
+	render_text_style sub = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
+	cairo_t *cr;
+	char buf[64];
+
+	s->stat = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, L->width, L->height);
+	if (cairo_surface_status(s->stat))
+		return vv_error(VV_ENOMEM, "out of memory (%dx%d frame)", L->width, L->height);
+	cr = cairo_create(s->stat);
+	set_rgb(cr, s->tc.bg, 1);
+	cairo_paint(cr);
+	render_text_draw(cr, s->title, &title, L->header.x, L->header.y, NULL, NULL);
+	/* progress track */
+	set_rgb(cr, s->tc.grid, 1);
+	round_rect(cr, L->progress.x, L->progress.y, L->progress.w, L->progress.h, L->progress.h / 2);
+	cairo_fill(cr);
+	draw_scatter_axes(s, cr);
+	draw_legend(s, cr);
+	draw_loss_axes(s, cr);
+	if (L->ntop > 0) {
+		double tw;
+
+		snprintf(buf, sizeof(buf), "Top %d outliers", L->ntop);
+		render_text_draw(cr, buf, &head, L->outliers.x, L->outliers.y - 4 * sc, &tw, NULL);
+		render_text_draw(cr, "lowest score first", &sub, L->outliers.x + L->outliers.w,
+				 L->outliers.y + 2 * sc, NULL, NULL);
+	}
+	fmt_int(buf, sizeof(buf), (double)s->in->n);
+	strncat(buf, " samples", sizeof(buf) - strlen(buf) - 1);
+	sub.align = RENDER_ALIGN_RIGHT;
+	render_text_draw(cr, buf, &sub, L->scatter.x + L->scatter.w, L->scatter.y - 26 * sc, NULL, NULL);
+	cairo_destroy(cr);
+	cairo_surface_flush(s->stat);
+	return cairo_surface_status(s->stat) ? vv_error(VV_ENOMEM, "out of memory") : 0;
+}
+
+static int
+draw_badges(render_scene *s)
+{
+	double sc = s->L.s;
+	int r = (int)ceil(13 * sc);
+
+	s->badge_r = r < 4 ? 4 : r;
+	r = s->badge_r;
+	for (int i = 0; i < RENDER_MAX_TOP; i++) {
+		render_text_style st = style(r * 1.25, 1, s->tc.bg, RENDER_ALIGN_CENTER, 0);
+		cairo_t *cr;
+		char buf[8];
+		double h;
+
+		s->badge[i] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 2 * r + 2, 2 * r + 2);
+		if (cairo_surface_status(s->badge[i]))
+			return vv_error(VV_ENOMEM, "out of memory");
+		cr = cairo_create(s->badge[i]);
+		set_rgb(cr, s->tc.fg, 1);
+		cairo_arc(cr, r + 1, r + 1, r, 0, 2 * M_PI);
+		cairo_fill(cr);
+		snprintf(buf, sizeof(buf), "%d", i + 1);
+		render_text_measure(cr, buf, &st, NULL, &h);
+		render_text_draw(cr, buf, &st, r + 1, r + 1 - h / 2, NULL, NULL);
+		cairo_destroy(cr);
+	}
+	return 0;
+}
+
+/* ---- outlier column -------------------------------------------------------------------- */
+
+static void
+draw_slot(render_scene *s, cairo_t *cr, int ckpt, int j)
+{
+	const render_layout *L = &s->L;
+	const render_top *t = &s->in->frames[ckpt].top[j];
+	const render_rect *box = &L->thumb[j], *cell = &L->slot[j];
+	cairo_surface_t *img = render_thumbs_get(s->thumbs, t->index);
+	double sc = L->s, k, y, h;
+	int wrong = t->predicted >= 0 && t->predicted != t->label;
+	render_rect fit;
+	char buf[96];
+
+	if (box->w < 2 || box->h < 2)
+		return; /* a frame too small for thumbnails */
+	if (img) {
+		int iw = cairo_image_surface_get_width(img), ih = cairo_image_surface_get_height(img);
+
+		render_layout_fit(box, iw, ih, &fit, &k);
+		cairo_save(cr);
+		cairo_rectangle(cr, fit.x, fit.y, fit.w, fit.h);
+		cairo_clip(cr);
+		cairo_translate(cr, fit.x, fit.y);
+		cairo_scale(cr, k, k);
+		cairo_set_source_surface(cr, img, 0, 0);
+		cairo_pattern_set_filter(cairo_get_source(cr), k >= 1 && k == floor(k) ? CAIRO_FILTER_NEAREST
+										      : CAIRO_FILTER_GOOD);
+		cairo_paint(cr);
+		cairo_restore(cr);
+	} else {
+		fit = *box;
+	}
+	/* frame: thin normally, thick alert colour when misclassified */
+	if (wrong) {
+		double lw = fmax(2, 5 * sc);
+
+		set_rgb(cr, s->tc.alert, 1);
+		cairo_set_line_width(cr, lw);
+		cairo_rectangle(cr, fit.x - lw / 2, fit.y - lw / 2, fit.w + lw, fit.h + lw);
+	} else {
+		set_rgb(cr, s->tc.axis, 1);
+		cairo_set_line_width(cr, fmax(1, 1.5 * sc));
+		cairo_rectangle(cr, fit.x - 0.75 * sc, fit.y - 0.75 * sc, fit.w + 1.5 * sc, fit.h + 1.5 * sc);
+	}
+	cairo_stroke(cr);
+	/* rank badge on the image's top-left corner */
+	cairo_set_source_surface(cr, s->badge[j], floor(fit.x - s->badge_r * 0.6), floor(fit.y - s->badge_r * 0.6));
+	cairo_paint(cr);
+
+	/* caption: class, score, prediction */
+	y = box->y + box->h + 5 * sc;
+	{
+		render_text_style st = style(21 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, cell->w - 22 * sc);
+		double r = 7 * sc;
+
+		render_text_measure(cr, s->in->man->class_names[t->label], &st, NULL, &h);
+		set_rgb(cr, s->cls_color[t->label], 1);
+		cairo_arc(cr, cell->x + r, y + h / 2, r, 0, 2 * M_PI);
+		cairo_fill(cr);
+		render_text_draw(cr, s->in->man->class_names[t->label], &st, cell->x + 2 * r + 6 * sc, y, NULL, &h);
+		y += h;
+	}
+	{
+		render_text_style st = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, cell->w);
+
+		if (isfinite(t->score))
+			snprintf(buf, sizeof(buf), "score %.2g", t->score); /* outlier scores span decades */
+		else
+			snprintf(buf, sizeof(buf), "score n/a");
+		render_text_draw(cr, buf, &st, cell->x, y, NULL, &h);
+		y += h;
+		if (t->predicted >= 0) {
+			const char *pn = t->predicted < s->nclasses ? s->in->man->class_names[t->predicted] : NULL;
+
+			if (wrong) {
+				st.bold = 1;
+				st.color = s->tc.alert;
+				if (pn)
+					snprintf(buf, sizeof(buf), "predicted %s", pn);
+				else
+					snprintf(buf, sizeof(buf), "predicted #%d", t->predicted);
+			} else {
+				snprintf(buf, sizeof(buf), "predicted \xe2\x9c\x93");
+				st.color = s->tc.ok;
+			}
+			render_text_draw(cr, buf, &st, cell->x, y, NULL, NULL);
+		}
+	}
+}
+
+/* The column image of checkpoint `c`, from the cache or drawn now. */
+static cairo_surface_t *
+column(render_scene *s, int c)
+{
+	col_cache *slot = &s->col[0];
+	cairo_t *cr;
+
+	s->tick++;
+	for (int i = 0; i < COL_CACHE; i++)
+		if (s->col[i].ckpt == c && s->col[i].surf) {
+			s->col[i].used = s->tick;
+			return s->col[i].surf;
+		}
+	for (int i = 1; i < COL_CACHE; i++)
+		if (s->col[i].used < slot->used)
+			slot = &s->col[i];
+	if (!slot->surf) {
+		slot->surf = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, (int)s->col_rect.w, (int)s->col_rect.h);
+		if (cairo_surface_status(slot->surf)) {
+			cairo_surface_destroy(slot->surf);
+			slot->surf = NULL;
+			return NULL;
+		}
+	}
+	cr = cairo_create(slot->surf);
+	set_rgb(cr, s->tc.bg, 1);
+	cairo_paint(cr);
+	cairo_translate(cr, -s->col_rect.x, -s->col_rect.y);
+	for (int j = 0; j < s->L.ntop && j < s->in->frames[c].ntop; j++)
+		draw_slot(s, cr, c, j);
+	cairo_destroy(cr);
+	slot->ckpt = c;
+	slot->used = s->tick;
+	return slot->surf;
+}
+
+/* ---- allocation ------------------------------------------------------------------------- */
+
+void
+render_scene_free(render_scene **ps)
+{
+	render_scene *s = *ps;
+
+	if (!s)
+		return;
+	for (int i = 0; i < COL_CACHE; i++)
+		if (s->col[i].surf)
+			cairo_surface_destroy(s->col[i].surf);
+	for (int i = 0; i < RENDER_MAX_TOP; i++)
+		if (s->badge[i])
+			cairo_surface_destroy(s->badge[i]);
+	if (s->stat)
+		cairo_surface_destroy(s->stat);
+	if (s->curve)
+		cairo_surface_destroy(s->curve);
+	render_thumbs_free(&s->thumbs);
+	render_dots_free(&s->dots);
+	free(s->order);
+	free(s->xy);
+	free(s->cls_color);
+	free(s->palette);
+	free(s->title);
+	free(s);
+	*ps = NULL;
+}
+
+static char *
+default_title(const vv_manifest *m)
+{
+	char *base = vv_path_basename(m->run && m->run[0] ? m->run : "run");
+	size_t n;
+	char *t;
+
+	if (!base)
+		return NULL;
+	n = strlen(base) + 64;
+	t = malloc(n);
+	if (t)
+		snprintf(t, n, "ViT fine-tuning \xc2\xb7 %s", base);
+	free(base);
+	return t;
+}
+
+int
+render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts *o)
+{
+	render_scene *s;
+	size_t n = in->n;
+	double lg;
+	int err;
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+
+	*ps = NULL;
+	if (o->top < 0 || o->top > RENDER_MAX_TOP)
+		return vv_error(VV_EINVAL, "top %d outside 0..%d", o->top, RENDER_MAX_TOP);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return vv_error(VV_ENOMEM, "out of memory");
+	s->in = in;
+	s->theme = o->theme == RENDER_THEME_DARK ? RENDER_THEME_DARK : RENDER_THEME_LIGHT;
+	s->loss_log = o->loss_log != 0;
+	render_theme_colors_get(s->theme, &s->tc);
+	render_layout_compute(&s->L, o->width, o->height, o->top);
+	for (int i = 0; i < COL_CACHE; i++)
+		s->col[i].ckpt = -1;
+	s->nclasses = in->man->nclasses;
+	s->title = o->title ? vv_strdup(o->title) : default_title(in->man);
+	s->cls_color = malloc((size_t)s->nclasses * sizeof(*s->cls_color));
+	s->palette = malloc(((size_t)s->nclasses + 16) * sizeof(uint32_t));
+	s->order = malloc((n ? n : 1) * sizeof(uint32_t));
+	s->xy = malloc((n ? n : 1) * 2 * sizeof(float));
+	if (!s->title || !s->cls_color || !s->palette || !s->order || !s->xy || n > UINT32_MAX) {
+		err = vv_error(VV_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (int i = 0; i < s->nclasses; i++)
+		s->cls_color[i] = render_class_color(i, s->theme);
+	{
+		const render_rgb theme[] = { s->tc.bg, s->tc.fg, s->tc.muted, s->tc.grid, s->tc.axis,
+					     s->tc.panel, s->tc.train, s->tc.eval, s->tc.alert, s->tc.ok };
+
+		for (size_t i = 0; i < sizeof(theme) / sizeof(theme[0]); i++)
+			s->palette[s->npalette++] = render_rgb_pack(theme[i]) & 0xffffff;
+		for (int i = 0; i < s->nclasses; i++)
+			s->palette[s->npalette++] = render_rgb_pack(s->cls_color[i]) & 0xffffff;
+	}
+	/* drawing order: a fixed shuffle, so that no class is always on top */
+	for (size_t i = 0; i < n; i++)
+		s->order[i] = (uint32_t)i;
+	for (size_t i = n; i > 1; i--) {
+		size_t j;
+		uint32_t tmp;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		j = (size_t)(x % i);
+		tmp = s->order[i - 1];
+		s->order[i - 1] = s->order[j];
+		s->order[j] = tmp;
+	}
+	/* dots get smaller and lighter as the cloud gets denser */
+	lg = log10(fmax((double)n, 1000.0) / 1000.0);
+	s->dot_r = fmax(0.8, s->L.s * fmax(1.6, 6.0 - 1.75 * lg));
+	err = render_dots_alloc(&s->dots, s->nclasses, s->cls_color, s->dot_r,
+				fmin(0.92, fmax(0.45, 0.9 - 0.2 * lg)));
+	if (err)
+		goto out_free;
+	err = render_thumbs_alloc(&s->thumbs, in->man->data, in->samples, o->thumb_load, o->thumb_free,
+				  render_rgb_pack(s->tc.axis));
+	if (err)
+		goto out_free;
+	loss_ranges(s);
+	if ((err = draw_static(s)) || (err = draw_badges(s)))
+		goto out_free;
+	if ((s->has_loss || s->has_eval) && (err = draw_curves(s)))
+		goto out_free;
+	if (s->L.ntop > 0) {
+		double x0 = floor(s->L.outliers.x - 2 * s->L.s - s->badge_r),
+		       y0 = floor(s->L.slot[0].y - s->badge_r - 2);
+
+		s->col_rect = (render_rect){ x0, y0, ceil(s->L.outliers.x + s->L.outliers.w + 2) - x0,
+					     ceil(s->L.outliers.y + s->L.outliers.h) - y0 };
+	}
+	*ps = s;
+	return 0;
+
+out_free:
+	render_scene_free(&s);
+	return err;
+}
+
+const render_layout *
+render_scene_layout(const render_scene *s)
+{
+	return &s->L;
+}
+
+const uint32_t *
+render_scene_palette(const render_scene *s, int *n)
+{
+	*n = s->npalette;
+	return s->palette;
+}
+
+/* ---- per frame ------------------------------------------------------------------------------ */
+
+static void
+draw_header(render_scene *s, cairo_t *cr, const render_time *tm)
+{
+	const render_layout *L = &s->L;
+	const render_frame_info *f = &s->in->frames[tm->to];
+	const vv_ckpt_info *ck = &s->in->man->ckpt[tm->to];
+	double sc = L->s, w, h, x = L->header.x + L->header.w, frac;
+	render_text_style big = style(50 * sc, 1, s->tc.fg, RENDER_ALIGN_RIGHT, 0);
+	render_text_style lab = style(28 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
+	render_text_style line = style(26 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, L->header.w * 0.6);
+	char buf[160], num[48];
+	size_t T = s->in->T;
+
+	if (f->step >= 0) {
+		fmt_int(num, sizeof(num), (double)f->step);
+		render_text_draw(cr, num, &big, x, L->header.y - 6 * sc, &w, &h);
+		render_text_draw(cr, "step", &lab, x - w - 14 * sc, L->header.y + 12 * sc, NULL, NULL);
+	}
+	if (isfinite(f->epoch))
+		snprintf(buf, sizeof(buf), "%s   \xc2\xb7   epoch %.2f   \xc2\xb7   checkpoint %d of %zu", ck->name,
+			 f->epoch, tm->to + 1, T);
+	else
+		snprintf(buf, sizeof(buf), "%s   \xc2\xb7   checkpoint %d of %zu", ck->name, tm->to + 1, T);
+	render_text_draw(cr, buf, &line, L->header.x, L->header.y + 54 * sc, NULL, NULL);
+
+	/* progress along the checkpoints */
+	frac = T > 1 ? (tm->from + (tm->to - tm->from) * tm->mix) / (double)(T - 1) : 1;
+	set_rgb(cr, s->tc.fg, 1);
+	round_rect(cr, L->progress.x, L->progress.y, fmax(L->progress.h, L->progress.w * frac), L->progress.h,
+		   L->progress.h / 2);
+	cairo_fill(cr);
+}
+
+static void
+draw_dots(render_scene *s, cairo_surface_t *target, const render_time *tm)
+{
+	const render_layout *L = &s->L;
+	const float *a = s->in->coords + (size_t)tm->from * s->in->n * 2;
+	const float *b = s->in->coords + (size_t)tm->to * s->in->n * 2;
+	float m = (float)tm->mix;
+	float sx = (float)(L->scatter.w / (2 * L->lim)), sy = (float)(L->scatter.h / (2 * L->lim));
+	float ox = (float)(L->scatter.x + L->lim * sx), oy = (float)(L->scatter.y + L->lim * sy);
+	render_dot_target t;
+
+	for (size_t i = 0; i < s->in->n; i++) {
+		float x = a[2 * i] + (b[2 * i] - a[2 * i]) * m, y = a[2 * i + 1] + (b[2 * i + 1] - a[2 * i + 1]) * m;
+
+		s->xy[2 * i] = ox + x * sx;
+		s->xy[2 * i + 1] = oy - y * sy;
+	}
+	cairo_surface_flush(target);
+	t.data = cairo_image_surface_get_data(target);
+	t.stride = cairo_image_surface_get_stride(target);
+	t.x0 = (int)ceil(L->scatter.x);
+	t.y0 = (int)ceil(L->scatter.y);
+	t.x1 = (int)floor(L->scatter.x + L->scatter.w);
+	t.y1 = (int)floor(L->scatter.y + L->scatter.h);
+	render_dots_draw(s->dots, &t, s->xy, s->in->samples->label, s->order, s->in->n);
+	cairo_surface_mark_dirty(target);
+}
+
+static void
+draw_rings(render_scene *s, cairo_t *cr, int c, double alpha)
+{
+	const render_layout *L = &s->L;
+	const render_frame_info *f = &s->in->frames[c];
+	double sc = L->s, r = s->dot_r + 7 * sc;
+
+	for (int j = L->ntop < f->ntop ? L->ntop - 1 : f->ntop - 1; j >= 0; j--) {
+		size_t i = (size_t)f->top[j].index;
+		float x = s->xy[2 * i], y = s->xy[2 * i + 1];
+		double bx, by;
+
+		if (!isfinite(x) || !isfinite(y))
+			continue;
+		cairo_save(cr);
+		cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
+		cairo_clip(cr);
+		cairo_set_line_width(cr, fmax(1.5, 4.5 * sc));
+		set_rgb(cr, s->tc.bg, 0.9 * alpha);
+		cairo_arc(cr, x, y, r, 0, 2 * M_PI);
+		cairo_stroke(cr);
+		cairo_set_line_width(cr, fmax(1, 2.5 * sc));
+		set_rgb(cr, s->tc.fg, alpha);
+		cairo_arc(cr, x, y, r, 0, 2 * M_PI);
+		cairo_stroke(cr);
+		bx = x + r * 0.8 + 2 * sc;
+		by = y - r * 0.8 - 2 * sc - 2 * s->badge_r;
+		cairo_set_source_surface(cr, s->badge[j], floor(bx), floor(by));
+		cairo_paint_with_alpha(cr, alpha);
+		cairo_restore(cr);
+	}
+}
+
+static void
+draw_loss_now(render_scene *s, cairo_t *cr, const render_time *tm)
+{
+	const render_layout *L = &s->L;
+	const render_loss *Ls = &s->in->loss;
+	int64_t s0 = s->in->frames[tm->from].step, s1 = s->in->frames[tm->to].step;
+	double sc = L->s, step, px, v;
+
+	if (!s->has_loss && !s->has_eval)
+		return;
+	if (s0 < 0 || s1 < 0) {
+		/* steps unknown: the whole curve, no marker */
+		cairo_set_source_surface(cr, s->curve, s->curve_rect.x, s->curve_rect.y);
+		cairo_paint(cr);
+		return;
+	}
+	step = s0 + (s1 - s0) * tm->mix;
+	px = loss_px_x(s, step);
+	cairo_save(cr);
+	cairo_rectangle(cr, s->curve_rect.x, s->curve_rect.y, px - s->curve_rect.x + 0.5, s->curve_rect.h);
+	cairo_clip(cr);
+	cairo_set_source_surface(cr, s->curve, s->curve_rect.x, s->curve_rect.y);
+	cairo_paint(cr);
+	cairo_restore(cr);
+
+	/* where we are: a vertical rule, a marker and the value */
+	{
+		double dash[2] = { 4 * sc, 5 * sc };
+
+		set_rgb(cr, s->tc.muted, 0.8);
+		cairo_set_line_width(cr, fmax(1, 1.5 * sc));
+		cairo_set_dash(cr, dash, 2, 0);
+		cairo_move_to(cr, px, L->loss.y);
+		cairo_line_to(cr, px, L->loss.y + L->loss.h);
+		cairo_stroke(cr);
+		cairo_set_dash(cr, NULL, 0, 0);
+	}
+	v = s->has_loss ? series_at(Ls, Ls->loss, step) : series_at(Ls, Ls->eval_loss, step);
+	if (isfinite(v) && (!s->loss_log || v > 0)) {
+		double py = loss_px_y(s, v), w, h;
+		render_text_style st = style(24 * sc, 1, s->has_loss ? s->tc.train : s->tc.eval, RENDER_ALIGN_LEFT, 0);
+		char buf[32];
+
+		set_rgb(cr, s->tc.bg, 1);
+		cairo_arc(cr, px, py, 9 * sc, 0, 2 * M_PI);
+		cairo_fill(cr);
+		set_rgb(cr, s->has_loss ? s->tc.train : s->tc.eval, 1);
+		cairo_arc(cr, px, py, 6.5 * sc, 0, 2 * M_PI);
+		cairo_fill(cr);
+		snprintf(buf, sizeof(buf), "%.3f", v);
+		render_text_measure(cr, buf, &st, &w, &h);
+		{
+			double tx = px + 14 * sc, ty = py - h - 6 * sc;
+
+			if (tx + w > L->loss.x + L->loss.w - 4 * sc)
+				tx = px - 14 * sc - w;
+			if (ty < L->loss.y + 2 * sc)
+				ty = py + 8 * sc;
+			set_rgb(cr, s->tc.panel, 0.85);
+			round_rect(cr, tx - 5 * sc, ty, w + 10 * sc, h, 5 * sc);
+			cairo_fill(cr);
+			render_text_draw(cr, buf, &st, tx, ty, NULL, NULL);
+		}
+	}
+}
+
+/* The part of the column image that belongs to slot j (the slots tile it). */
+static render_rect
+slot_area(const render_scene *s, int j)
+{
+	const render_layout *L = &s->L;
+	const render_rect *c = &s->col_rect;
+	double x0 = j % 2 ? (L->slot[j - 1].x + L->slot[j - 1].w + L->slot[j].x) / 2 : c->x;
+	double x1 = j % 2 || j + 1 >= L->ntop ? c->x + c->w : (L->slot[j].x + L->slot[j].w + L->slot[j + 1].x) / 2;
+	double y0 = j < 2 ? c->y : floor(L->slot[j].y - s->badge_r - 2);
+	int next = j - j % 2 + 2; /* first slot of the next row */
+	double y1 = next < L->ntop ? floor(L->slot[next].y - s->badge_r - 2) : c->y + c->h;
+
+	return (render_rect){ floor(x0), y0, floor(x1) - floor(x0), y1 - y0 };
+}
+
+/*
+ * The outlier column.  Between checkpoints each slot cross-fades: a slot
+ * keeping its sample blends straight from the old caption to the new; a
+ * slot changing sample fades out to the background, then the new one in,
+ * so that two captions are never seen on top of each other.
+ */
+static void
+draw_column(render_scene *s, cairo_t *cr, const render_time *tm)
+{
+	cairo_surface_t *a = column(s, tm->from), *b = NULL;
+	const render_frame_info *fa = &s->in->frames[tm->from], *fb = &s->in->frames[tm->to];
+
+	if (tm->from != tm->to && tm->mix > 0)
+		b = column(s, tm->to);
+	if (!b) {
+		if (a) {
+			cairo_set_source_surface(cr, a, s->col_rect.x, s->col_rect.y);
+			cairo_paint(cr);
+		}
+		return;
+	}
+	a = column(s, tm->from); /* both are cached now */
+	for (int j = 0; j < s->L.ntop; j++) {
+		render_rect r = slot_area(s, j);
+		int same = j < fa->ntop && j < fb->ntop && fa->top[j].index == fb->top[j].index;
+		double wa = same ? 1 : fmax(0, 1 - 2 * tm->mix), wb = same ? tm->mix : fmax(0, 2 * tm->mix - 1);
+
+		cairo_save(cr);
+		cairo_rectangle(cr, r.x, r.y, r.w, r.h);
+		cairo_clip(cr);
+		set_rgb(cr, s->tc.bg, 1);
+		cairo_paint(cr);
+		if (a && wa > 0) {
+			cairo_set_source_surface(cr, a, s->col_rect.x, s->col_rect.y);
+			cairo_paint_with_alpha(cr, wa);
+		}
+		if (b && wb > 0) {
+			cairo_set_source_surface(cr, b, s->col_rect.x, s->col_rect.y);
+			cairo_paint_with_alpha(cr, wb);
+		}
+		cairo_restore(cr);
+	}
+}
+
+int
+render_scene_draw(render_scene *s, cairo_surface_t *target, const render_time *tm)
+{
+	cairo_t *cr;
+	cairo_status_t st;
+
+	if (cairo_image_surface_get_format(target) != CAIRO_FORMAT_ARGB32 ||
+	    cairo_image_surface_get_width(target) != s->L.width || cairo_image_surface_get_height(target) != s->L.height)
+		return vv_error(VV_EINVAL, "frame surface is not %dx%d ARGB32", s->L.width, s->L.height);
+	if (tm->from < 0 || tm->to < 0 || (size_t)tm->from >= s->in->T || (size_t)tm->to >= s->in->T)
+		return vv_error(VV_EINVAL, "checkpoint %d outside 0..%zu", tm->to, s->in->T - 1);
+	cr = cairo_create(target);
+	cairo_set_operator(cr, CAIRO_OPERATOR_SOURCE);
+	cairo_set_source_surface(cr, s->stat, 0, 0);
+	cairo_paint(cr);
+	cairo_set_operator(cr, CAIRO_OPERATOR_OVER);
+	cairo_destroy(cr);
+
+	draw_dots(s, target, tm);
+
+	cr = cairo_create(target);
+	if (tm->from != tm->to && tm->mix < 1)
+		draw_rings(s, cr, tm->from, 1 - tm->mix);
+	draw_rings(s, cr, tm->to, tm->from != tm->to ? tm->mix : 1);
+	draw_loss_now(s, cr, tm);
+	draw_header(s, cr, tm);
+	if (s->L.ntop > 0)
+		draw_column(s, cr, tm);
+	st = cairo_status(cr);
+	cairo_destroy(cr);
+	if (st != CAIRO_STATUS_SUCCESS)
+		return vv_error(VV_ENOMEM, "drawing failed: %s", cairo_status_to_string(st));
+	cairo_surface_flush(target);
+	return 0;
+}

@@ -1,0 +1,52 @@
+/*
+ * render_run.h - the `render` stage: a work folder (manifest.json,
+ * samples.csv, coords.npy, analysis.json, loss.csv) becomes an animation of
+ * the fine-tuning (MP4, GIF or WebM by the output's extension, optionally
+ * PNG frames too) or one still PNG.
+ */
+#ifndef RENDER_RUN_H
+#define RENDER_RUN_H
+
+#include <stdint.h>
+
+#include "render/render_palette.h"
+#include "render/render_thumbs.h"
+
+typedef struct render_opts {
+	int width, height;             /* frame size in pixels, even, 16..8192 (1920x1080) */
+	int fps;                       /* frames per second (30; GIF uses at most 25) */
+	double seconds_per_checkpoint; /* time each checkpoint gets, motion included (1.0) */
+	double hold_seconds;           /* hold on the final frame (2.0) */
+	int crf;                       /* H.264/VP9 quality, lower is better (20) */
+	const char *preset;            /* libx264 preset ("medium") */
+	int theme;                     /* RENDER_THEME_LIGHT or RENDER_THEME_DARK */
+	const char *title;             /* title text; NULL: "ViT fine-tuning · <run name>" */
+	const char *frames_dir;        /* also write frame_000001.png ... here; NULL: no */
+	int top;                       /* outliers shown, 0..8 (8) */
+	int loss_log;                  /* 1: logarithmic loss axis (0) */
+	render_thumb_load_fn thumb_load; /* thumbnail decoder; NULL: embed_dataset_load_path */
+	render_thumb_free_fn thumb_free; /* frees what thumb_load returned; NULL: embed_image_free */
+} render_opts;
+
+/* Fill *o with the defaults above. */
+void render_opts_default(render_opts *o);
+
+/* Parse "WxH" (also "W*H"): even, 16..8192 each; else VV_EINVAL naming it. */
+int render_parse_size(const char *s, int *w, int *h);
+
+/*
+ * Render the whole animation of `workdir` to `out_path` (.mp4, .gif, .webm;
+ * may be NULL when o->frames_dir is set).  Progress (frames, fps, ETA) goes
+ * to stderr.  The output appears only when complete.
+ */
+int render_run(const char *workdir, const char *out_path, const render_opts *o);
+
+/*
+ * Render the frame of the checkpoint with global step `checkpoint_step`
+ * (-1: the last) as a PNG: the same picture the animation holds on at that
+ * checkpoint.  An unknown step is VV_ENOTFOUND.
+ */
+int render_still(const char *workdir, int64_t checkpoint_step, const char *png_path,
+		 const render_opts *o);
+
+#endif

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Install the Debian 12 packages vitviz needs to build, test and run.
+# Idempotent: packages already present are not touched and apt is not
+# called at all when nothing is missing.
+#
+#   scripts/install-deps.sh            build + test + run dependencies
+#   scripts/install-deps.sh --python   also the Python stack used only to
+#                                      regenerate fixtures, the demo and benches
+set -eu
+
+PKGS="build-essential pkg-config
+libopenblas-dev liblapacke-dev
+libcairo2-dev libpango1.0-dev fonts-wqy-microhei
+libjpeg62-turbo-dev libpng-dev
+libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libx264-dev
+libcjson-dev libzip-dev libyaml-dev libcmocka-dev"
+PYPKGS="python3 python3-numpy python3-scipy python3-sklearn python3-pil
+python3-matplotlib python3-torch python3-yaml ffmpeg"
+
+want=$PKGS
+[ "${1:-}" = "--python" ] && want="$PKGS $PYPKGS"
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO="sudo"
+	else
+		echo "install-deps: missing packages:$missing; run this script as root (apt-get needs it)" >&2
+		exit 1
+	fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

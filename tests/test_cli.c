@@ -1,0 +1,298 @@
+/*
+ * test_cli.c - the vitviz command end to end on the bundled demo: embed,
+ * analyze, render (MP4 and GIF), report, reuse on rerun, and the one-line
+ * errors with their exit codes.  Runs the binary named by $VITVIZ
+ * (default build/vitviz) from the repository root.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <libavformat/avformat.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/vv_csv.h"
+#include "common/vv_fs.h"
+#include "common/vv_npy.h"
+
+#define DEMO_RUN "data/demo/run"
+#define DEMO_DATA "data/demo/images"
+#define DEMO_FIX "tests/fixtures/demo"
+/* 30 checkpoints x 0.1 s + 0.5 s hold at 10 fps */
+#define SMALL "--size 320x240 --fps 10 --seconds-per-checkpoint 0.1 --hold 0.5"
+#define SMALL_FRAMES 35
+
+static char tmp[64];
+static const char *vitviz;
+
+static int
+setup(void **state)
+{
+	char cmd[512];
+
+	(void)state;
+	vitviz = getenv("VITVIZ") ? getenv("VITVIZ") : "build/vitviz";
+	strcpy(tmp, "/tmp/vv_test_cli.XXXXXX");
+	if (!mkdtemp(tmp))
+		return -1;
+	/* one full run that the other tests inspect */
+	snprintf(cmd, sizeof(cmd), "%s --quiet run %s --data %s -o %s/demo.mp4 --work %s/work %s",
+		 vitviz, DEMO_RUN, DEMO_DATA, tmp, tmp, SMALL);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int
+teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	return system(cmd);
+}
+
+static char *
+tpath(const char *name)
+{
+	static char buf[8][256];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmp, name);
+	return buf[k];
+}
+
+/* Run a shell command; return its exit status, stderr kept in tmp/err. */
+static int
+run(const char *fmt, ...)
+{
+	char cmd[2048], line[1024];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>%s/err >%s/out", vitviz, line, tmp, tmp);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* The captured stderr (static buffer). */
+static const char *
+err_text(void)
+{
+	static char buf[8192];
+	FILE *f = fopen(tpath("err"), "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static int
+count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+typedef struct probe {
+	enum AVCodecID codec; /* video codec */
+	int w, h;             /* frame size */
+	int packets;          /* video packets = frames for these codecs */
+	double duration;      /* container duration in seconds */
+} probe;
+
+static void
+probe_file(const char *path, probe *p)
+{
+	AVFormatContext *fc = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	int si;
+
+	memset(p, 0, sizeof(*p));
+	assert_int_equal(avformat_open_input(&fc, path, NULL, NULL), 0);
+	assert_true(avformat_find_stream_info(fc, NULL) >= 0);
+	si = av_find_best_stream(fc, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+	assert_true(si >= 0);
+	p->codec = fc->streams[si]->codecpar->codec_id;
+	p->w = fc->streams[si]->codecpar->width;
+	p->h = fc->streams[si]->codecpar->height;
+	p->duration = fc->duration / (double)AV_TIME_BASE;
+	while (av_read_frame(fc, pkt) >= 0) {
+		p->packets += pkt->stream_index == si;
+		av_packet_unref(pkt);
+	}
+	av_packet_free(&pkt);
+	avformat_close_input(&fc);
+}
+
+static void
+test_mp4(void **state)
+{
+	probe p;
+
+	(void)state;
+	probe_file(tpath("demo.mp4"), &p);
+	assert_int_equal(p.codec, AV_CODEC_ID_H264);
+	assert_int_equal(p.w, 320);
+	assert_int_equal(p.h, 240);
+	assert_int_equal(p.packets, SMALL_FRAMES);
+	assert_true(fabs(p.duration - SMALL_FRAMES / 10.0) < 0.15);
+}
+
+/* The C forward pass against the PyTorch reference of scripts/make_demo.py. */
+static void
+test_embeddings_match_reference(void **state)
+{
+	static const char *const ck[] = { "checkpoint-15", "checkpoint-450" };
+	char path[512];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		vv_array *a = NULL, *b = NULL, *la = NULL, *lb = NULL;
+		double md = 0;
+		int64_t j;
+
+		snprintf(path, sizeof(path), "%s/work/embeddings/%s.npy", tmp, ck[i]);
+		assert_int_equal(vv_npy_read(path, &a), 0);
+		snprintf(path, sizeof(path), "%s/%s.emb.npy", DEMO_FIX, ck[i]);
+		assert_int_equal(vv_npy_read(path, &b), 0);
+		snprintf(path, sizeof(path), "%s/work/logits/%s.npy", tmp, ck[i]);
+		assert_int_equal(vv_npy_read(path, &la), 0);
+		snprintf(path, sizeof(path), "%s/%s.logits.npy", DEMO_FIX, ck[i]);
+		assert_int_equal(vv_npy_read(path, &lb), 0);
+		assert_int_equal(a->shape[0], 360);
+		assert_int_equal(a->shape[0], b->shape[0]);
+		assert_int_equal(a->shape[1], b->shape[1]);
+		assert_int_equal(la->shape[1], 10);
+		for (j = 0; j < vv_array_numel(a); j++)
+			md = fmax(md, fabs(((float *)a->data)[j] - ((float *)b->data)[j]));
+		for (j = 0; j < vv_array_numel(la); j++)
+			md = fmax(md, fabs(((float *)la->data)[j] - ((float *)lb->data)[j]));
+		/* tolerance of the parity promise: 1e-4 max abs */
+		assert_true(md <= 1e-4);
+		vv_array_free(&a);
+		vv_array_free(&b);
+		vv_array_free(&la);
+		vv_array_free(&lb);
+	}
+}
+
+/* samples.csv lists the images in torchvision ImageFolder order. */
+static void
+test_samples_order(void **state)
+{
+	char *want, *tok, *save = NULL;
+	size_t len, i = 0;
+	vv_csv *c = NULL;
+
+	(void)state;
+	assert_int_equal(vv_read_file(DEMO_FIX "/samples.txt", 1 << 20, &want, &len), 0);
+	assert_int_equal(vv_csv_read(tpath("work/samples.csv"), 1 << 22, &c), 0);
+	assert_int_equal(c->nrows, 360);
+	for (tok = strtok_r(want, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save), i++)
+		assert_string_equal(c->rows[i][vv_csv_col(c, "path")], tok);
+	assert_int_equal(i, 360);
+	vv_csv_free(&c);
+	free(want);
+}
+
+static void
+test_gif_and_report(void **state)
+{
+	vv_csv *c = NULL;
+	double prev = -1;
+	probe p;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(run("--quiet render %s -o %s %s", tpath("work"), tpath("demo.gif"), SMALL), 0);
+	probe_file(tpath("demo.gif"), &p);
+	assert_int_equal(p.codec, AV_CODEC_ID_GIF);
+	assert_int_equal(p.w, 320);
+	assert_int_equal(p.h, 240);
+	assert_int_equal(p.packets, SMALL_FRAMES);
+
+	assert_int_equal(run("report %s --top 8 -o %s", tpath("work"), tpath("top.csv")), 0);
+	assert_int_equal(vv_csv_read(tpath("top.csv"), 1 << 20, &c), 0);
+	assert_int_equal(c->nrows, 8);
+	assert_true(vv_csv_col(c, "score") >= 0 && vv_csv_col(c, "path") >= 0);
+	assert_true(vv_csv_col(c, "label_quality") >= 0);
+	for (i = 0; i < c->nrows; i++) {
+		double s = atof(c->rows[i][vv_csv_col(c, "score")]);
+
+		assert_int_equal(atoi(c->rows[i][vv_csv_col(c, "rank")]), (int)i + 1);
+		assert_true(s >= prev && s > 0 && s <= 1);
+		prev = s;
+	}
+	vv_csv_free(&c);
+}
+
+/* A rerun recomputes nothing: the embeddings are not rewritten. */
+static void
+test_rerun_reuses(void **state)
+{
+	struct stat a, b;
+
+	(void)state;
+	assert_int_equal(stat(tpath("work/embeddings/checkpoint-450.npy"), &a), 0);
+	assert_int_equal(run("embed %s --data %s -o %s", DEMO_RUN, DEMO_DATA, tpath("work")), 0);
+	assert_non_null(strstr(err_text(), "0 computed, 30 reused"));
+	assert_int_equal(stat(tpath("work/embeddings/checkpoint-450.npy"), &b), 0);
+	assert_int_equal(a.st_ino, b.st_ino);
+	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
+}
+
+static void
+test_errors(void **state)
+{
+	(void)state;
+	/* bad input: one line naming the file, exit 3 */
+	assert_int_equal(run("embed %s/nowhere --data %s -o %s", tmp, DEMO_DATA, tpath("w2")), 3);
+	assert_int_equal(count_lines(err_text()), 1);
+	assert_non_null(strstr(err_text(), "nowhere"));
+	assert_int_equal(run("analyze %s", tmp), 3);
+	assert_int_equal(count_lines(err_text()), 1);
+	assert_non_null(strstr(err_text(), "not a vitviz work folder"));
+	/* bad command line: exit 2 */
+	assert_int_equal(run("frobnicate"), 2);
+	assert_int_equal(run("render %s -o x.avi --size 321x240", tpath("work")), 2);
+	assert_int_equal(count_lines(err_text()), 1);
+	assert_int_equal(run("embed %s -o %s", DEMO_RUN, tpath("w3")), 2);
+	assert_non_null(strstr(err_text(), "--data"));
+	/* help and version succeed */
+	assert_int_equal(run("--help"), 0);
+	assert_int_equal(run("run --help"), 0);
+	assert_int_equal(run("--version"), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mp4),
+		cmocka_unit_test(test_embeddings_match_reference),
+		cmocka_unit_test(test_samples_order),
+		cmocka_unit_test(test_gif_and_report),
+		cmocka_unit_test(test_rerun_reuses),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
