@@ -76,11 +76,12 @@ demo: vitviz
 	./vitviz report demo-work -o demo-outliers.csv
 	@echo "demo: wrote demo.mp4, demo.gif, demo-outliers.csv (work folder demo-work/)"
 
-bench: vitviz
+include bench/bench.mk
+bench: vitviz bench-bins
 	bench/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz vitviz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TESTS:=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TESTS:=.d) $(BENCH_BINS:=.d)
 .SECONDARY:

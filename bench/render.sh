@@ -7,26 +7,23 @@
 #   bench/render.sh            (from the repository root)
 #   MPL_100K=1 bench/render.sh also runs matplotlib at 100,000 points (slow)
 #
-# Until `vitviz render` exists the vitviz side is bench/render_driver.c,
-# a tiny program around render_run(), built here like the Makefile builds.
+# The vitviz side is bench/render_driver.c, a tiny program around
+# render_run() (built by `make bench-bins`), so the time excludes process
+# start-up and is measured inside the same call `vitviz render` makes.
 set -e
 cd "$(dirname "$0")/.."
 PY=/usr/bin/python3
 OUT=${BENCH_OUT:-/tmp/vitviz-render-bench}
 mkdir -p "$OUT"
 
-make -s build/libvitviz.a
-DEP_LIBS=$(sed -n 's/^DEP_LIBS = //p' build/config.mk)
-cc -std=gnu11 -O2 -Wall -Wextra -pthread -I. \
-	$(pkg-config --cflags cairo pango pangocairo libavcodec libavformat libswscale libavutil libcjson) \
-	bench/render_driver.c build/libvitviz.a $DEP_LIBS -lm -o "$OUT/render_driver"
+make -s build/bench/render_driver
 
 [ -f "$OUT/w10k/coords.npy" ] || $PY bench/make_render_work.py "$OUT/w10k" --n 10000 --T 2 >/dev/null
 [ -f "$OUT/w100k/coords.npy" ] || $PY bench/make_render_work.py "$OUT/w100k" --n 100000 --T 2 >/dev/null
 
 # frames/s from "render_driver: S s" (time inside render_run)
 vv() {
-	s=$("$OUT/render_driver" "$1" "$2" --size 1920x1080 --fps 30 --spc 1 --hold 0 2>&1 |
+	s=$(build/bench/render_driver "$1" "$2" --size 1920x1080 --fps 30 --spc 1 --hold 0 2>&1 |
 		sed -n 's/^render_driver: \([0-9.]*\) s$/\1/p')
 	n=$(ffprobe -v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames \
 		-of default=nw=1:nk=1 "$2")
