@@ -112,8 +112,9 @@ cli_analyze(int argc, char **argv)
 	return rc;
 }
 
-int
-cli_render(int argc, char **argv)
+/* render and frame share their options; a still draws one checkpoint. */
+static int
+render_cmd(int argc, char **argv, const cli_opt *out_opts, const char *usage, int still)
 {
 	render_opts o;
 	cmd_opts c = { .step = -1 };
@@ -122,36 +123,30 @@ cli_render(int argc, char **argv)
 	int rc;
 
 	render_opts_default(&o);
-	g[0] = (cli_group){ "Output", out_video, cmd_apply, &c };
+	g[0] = (cli_group){ "Output", out_opts, cmd_apply, &c };
 	g[1] = cli_render_group(&o);
-	rc = parse(argc, argv, g, 2, "usage: vitviz render WORK -o OUT.{mp4,gif,webm} [options]\n\n"
-		   "Draw the analysed work folder as an animation.",
-		   1, "one WORK folder", &c, 1, pos);
+	rc = parse(argc, argv, g, 2, usage, 1, "one WORK folder", &c, 1, pos);
 	if (rc < 0)
-		rc = cli_fail(render_run(pos[0], c.out, &o));
+		rc = cli_fail(still ? render_still(pos[0], c.step, c.out, &o)
+				    : render_run(pos[0], c.out, &o));
 	free(pos);
 	return rc;
 }
 
 int
+cli_render(int argc, char **argv)
+{
+	return render_cmd(argc, argv, out_video,
+			  "usage: vitviz render WORK -o OUT.{mp4,gif,webm} [options]\n\n"
+			  "Draw the analysed work folder as an animation.", 0);
+}
+
+int
 cli_frame(int argc, char **argv)
 {
-	render_opts o;
-	cmd_opts c = { .step = -1 };
-	cli_group g[2];
-	char **pos = calloc((size_t)argc + 1, sizeof(char *));
-	int rc;
-
-	render_opts_default(&o);
-	g[0] = (cli_group){ "Output", frame_opts, cmd_apply, &c };
-	g[1] = cli_render_group(&o);
-	rc = parse(argc, argv, g, 2, "usage: vitviz frame WORK [--checkpoint STEP|last] -o FRAME.png [options]\n\n"
-		   "Draw one checkpoint as a still image (for slides and READMEs).",
-		   1, "one WORK folder", &c, 1, pos);
-	if (rc < 0)
-		rc = cli_fail(render_still(pos[0], c.step, c.out, &o));
-	free(pos);
-	return rc;
+	return render_cmd(argc, argv, frame_opts,
+			  "usage: vitviz frame WORK [--checkpoint STEP|last] -o FRAME.png [options]\n\n"
+			  "Draw one checkpoint as a still image (for slides and READMEs).", 1);
 }
 
 int
