@@ -9,29 +9,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* rows per GEMM tile side: a tile is OOD_TILE x OOD_TILE similarities */
-#define OOD_TILE 1024
 /* widths up to this compute euclidean distances directly, not by GEMM */
 #define OOD_DIRECT_MAXD 32
+/* square tile side of the symmetric pass and the euclidean tiles */
+#define OOD_TILE 1024
 
 /* float64 machine epsilon (eps) and negative epsilon (epsneg = 2^-53) */
 #define EPS64 DBL_EPSILON
 #define EPSNEG64 (DBL_EPSILON / 2)
 
-/* The per-row top-k state: a max-heap of the smallest distances seen. */
+/*
+ * The per-row top-k state.  Rows are addressed in the working order (perm
+ * maps a working index to the caller's row).  For cosine each heap keeps
+ * OOD_EXTRA candidates more than it needs, chosen by float32 similarity;
+ * they are measured again in double and re-ranked at the end (see
+ * finish_cosine()), which makes the float ordering exact.
+ */
 typedef struct knn_state {
 	int64_t n;      /* rows */
 	int64_t k;      /* heap capacity per row (stride of heap) */
 	double *heap;   /* n x k distances, max-heap per row */
-	int32_t *hidx;  /* n x k neighbour of each heap entry */
+	int32_t *hidx;  /* n x k neighbour (working index) of each heap entry */
 	int32_t *cnt;   /* entries in each row's heap */
-	int32_t *cap;   /* capacity of each row's heap (k minus its duplicates) */
+	int32_t *cap;   /* capacity of each row's heap */
+	int32_t *need;  /* neighbours each row reports besides its duplicates */
 	double *worst;  /* a candidate must be below this to enter (heap top) */
 	float *sthr;    /* cosine prefilter: similarities not above this cannot enter */
 	int32_t *grp;   /* duplicate-group id of each row */
 	int64_t *gsize; /* size of each row's duplicate group */
+	const int32_t *perm; /* working index -> caller's row (NULL: identity) */
 	int has_dups;   /* some group has more than one row */
 } knn_state;
+
+/* Extra float-ranked candidates kept per row for the exact re-ranking. */
+#define OOD_EXTRA 4
+
+/* Pruning switch and the last cosine call's pruned fraction (tests, bench). */
+static int ood_pruning = 1;
+static double ood_pruned = 0;
+
+void
+analysis_ood_set_pruning(int on)
+{
+	ood_pruning = on != 0;
+}
+
+double
+analysis_ood_pruned_fraction(void)
+{
+	return ood_pruned;
+}
 
 int64_t
 analysis_ood_k(int64_t n, int k)
@@ -121,15 +148,22 @@ analysis_median(const double *v, int64_t n)
 
 /* Rows compared by value, element by element (the order np.unique uses). */
 struct row_ctx {
-	const float *x;
-	int64_t d;
+	const float *x;      /* the caller's rows */
+	int64_t d;           /* width */
+	const int32_t *perm; /* working index -> caller's row (NULL: identity) */
 };
+
+static inline const float *
+ctx_row(const struct row_ctx *c, int32_t i)
+{
+	return c->x + (int64_t)(c->perm ? c->perm[i] : i) * c->d;
+}
 
 static int
 cmp_rows(const void *a, const void *b, void *arg)
 {
 	const struct row_ctx *c = arg;
-	const float *p = c->x + *(const int32_t *)a * c->d, *q = c->x + *(const int32_t *)b * c->d;
+	const float *p = ctx_row(c, *(const int32_t *)a), *q = ctx_row(c, *(const int32_t *)b);
 	int64_t j;
 
 	for (j = 0; j < c->d; j++)
@@ -138,11 +172,11 @@ cmp_rows(const void *a, const void *b, void *arg)
 	return 0;
 }
 
-/* Group exactly equal rows: grp[i] and gsize[i] for every row. */
+/* Group exactly equal rows: grp[i] and gsize[i] for every working row. */
 static int
 find_duplicates(const float *x, int64_t n, int64_t d, knn_state *s)
 {
-	struct row_ctx ctx = { x, d };
+	struct row_ctx ctx = { x, d, s->perm };
 	int32_t *ord = malloc((size_t)n * sizeof(*ord));
 	int64_t i, start = 0;
 
@@ -234,6 +268,16 @@ offer(knn_state *s, int64_t r, int64_t c, double dist)
 		heap_push(s, c, dist, (int32_t)r);
 }
 
+/* offer() for row r only (the pruned, one-sided tiles). */
+static inline void
+offer_one(knn_state *s, int64_t r, int64_t c, double dist)
+{
+	if (s->has_dups && s->grp[r] == s->grp[c])
+		return;
+	if (dist < s->worst[r])
+		heap_push(s, r, dist, (int32_t)c);
+}
+
 /* Similarities checked together by the vectorisable prefilter. */
 #define OOD_CHUNK 16
 
@@ -275,6 +319,47 @@ update_cosine(knn_state *s, const float *sim, int64_t i0, int64_t bi, int64_t j0
 				dist = 1.0 - (double)row[c];
 				dist = dist < 0 ? 0 : dist > 2 ? 2 : dist;
 				offer(s, r, j0 + c, dist);
+			}
+		}
+	}
+}
+
+/*
+ * One-sided update: rows r0.. (bi of them) against the ncols gathered rows
+ * col[] whose similarities are the bi x ncols tile sim.
+ */
+static void
+update_rows(knn_state *s, const float *sim, int64_t r0, int64_t bi, const int32_t *col, int64_t ncols)
+{
+	int64_t a, b, e;
+
+	for (a = 0; a < bi; a++) {
+		const float *row = sim + a * ncols;
+		int64_t r = r0 + a;
+
+		for (b = 0; b < ncols; b = e) {
+			float tr = s->sthr[r];
+			int hit = 0;
+
+			e = b + OOD_CHUNK < ncols ? b + OOD_CHUNK : ncols;
+			if (e - b == OOD_CHUNK) {
+				int k;
+
+				for (k = 0; k < OOD_CHUNK; k++)
+					hit |= row[b + k] > tr;
+			} else {
+				hit = 1;
+			}
+			if (!hit)
+				continue;
+			for (int64_t c = b; c < e; c++) {
+				double dist;
+
+				if (!(row[c] > s->sthr[r]) || col[c] == r)
+					continue;
+				dist = 1.0 - (double)row[c];
+				dist = dist < 0 ? 0 : dist > 2 ? 2 : dist;
+				offer_one(s, r, col[c], dist);
 			}
 		}
 	}
@@ -334,6 +419,7 @@ knn_state_free(knn_state *s)
 	free(s->hidx);
 	free(s->cnt);
 	free(s->cap);
+	free(s->need);
 	free(s->worst);
 	free(s->sthr);
 	free(s->grp);
@@ -341,24 +427,32 @@ knn_state_free(knn_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
+/*
+ * Empty heaps for n rows in the working order perm (NULL: identity), each
+ * keeping extra candidates more than its k - duplicates neighbours.
+ */
 static int
-knn_state_init(knn_state *s, const float *x, int64_t n, int64_t d, int64_t k)
+knn_state_init(knn_state *s, const float *x, int64_t n, int64_t d, int64_t k, int64_t extra,
+	       const int32_t *perm)
 {
 	int64_t i;
 	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->n = n;
-	s->k = k;
-	s->heap = malloc((size_t)(n * k) * sizeof(*s->heap));
-	s->hidx = malloc((size_t)(n * k) * sizeof(*s->hidx));
+	s->k = k + extra;
+	s->perm = perm;
+	s->heap = malloc((size_t)(n * s->k) * sizeof(*s->heap));
+	s->hidx = malloc((size_t)(n * s->k) * sizeof(*s->hidx));
 	s->cnt = calloc((size_t)n, sizeof(*s->cnt));
 	s->cap = malloc((size_t)n * sizeof(*s->cap));
+	s->need = malloc((size_t)n * sizeof(*s->need));
 	s->worst = malloc((size_t)n * sizeof(*s->worst));
 	s->sthr = malloc((size_t)n * sizeof(*s->sthr));
 	s->grp = malloc((size_t)n * sizeof(*s->grp));
 	s->gsize = malloc((size_t)n * sizeof(*s->gsize));
-	if (!s->heap || !s->hidx || !s->cnt || !s->cap || !s->worst || !s->sthr || !s->grp || !s->gsize) {
+	if (!s->heap || !s->hidx || !s->cnt || !s->cap || !s->need || !s->worst || !s->sthr || !s->grp ||
+	    !s->gsize) {
 		knn_state_free(s);
 		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
 	}
@@ -367,21 +461,38 @@ knn_state_init(knn_state *s, const float *x, int64_t n, int64_t d, int64_t k)
 		return err;
 	}
 	for (i = 0; i < n; i++) {
-		int64_t same = s->gsize[i] - 1;
+		int64_t same = s->gsize[i] - 1, others = n - s->gsize[i], cap;
 
 		/* cleanlab puts min(duplicates, k) zeros first, then the nearest others */
-		s->cap[i] = (int32_t)(k - (same < k ? same : k));
+		s->need[i] = (int32_t)(k - (same < k ? same : k));
+		cap = s->need[i] + extra;
+		s->cap[i] = (int32_t)(cap < others ? cap : others);
 		set_worst(s, i, s->cap[i] > 0 ? INFINITY : -INFINITY);
 	}
 	return 0;
 }
 
+/* inv[i] = 1 / |x_i| in double (1 for a zero row). */
+static void
+inverse_norms(const float *x, int64_t n, int64_t d, double *inv)
+{
+	int64_t i, j;
+
+	for (i = 0; i < n; i++) {
+		double ss = 0;
+
+		for (j = 0; j < d; j++)
+			ss += (double)x[i * d + j] * x[i * d + j];
+		inv[i] = ss > 0 ? 1.0 / sqrt(ss) : 1.0;
+	}
+}
+
 /*
- * Unit rows (double norm, float storage) for the GEMM tiles; zero rows stay
- * zero.  inv[i] receives 1 / |x_i| (1 for a zero row).
+ * Unit rows (double norm, float storage) in the working order perm (NULL:
+ * identity) for the GEMM tiles; zero rows stay zero.
  */
 static float *
-normalised_rows(const float *x, int64_t n, int64_t d, double *inv_norm)
+normalised_rows(const float *x, int64_t n, int64_t d, const int32_t *perm, const double *inv)
 {
 	float *xn = malloc((size_t)(n * d) * sizeof(*xn));
 	int64_t i, j;
@@ -389,29 +500,39 @@ normalised_rows(const float *x, int64_t n, int64_t d, double *inv_norm)
 	if (!xn)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		double ss = 0, inv;
+		int64_t o = perm ? perm[i] : i;
 
 		for (j = 0; j < d; j++)
-			ss += (double)x[i * d + j] * x[i * d + j];
-		inv = ss > 0 ? 1.0 / sqrt(ss) : 1.0;
-		inv_norm[i] = inv;
-		for (j = 0; j < d; j++)
-			xn[i * d + j] = (float)(x[i * d + j] * inv);
+			xn[i * d + j] = (float)(x[o * d + j] * inv[o]);
 	}
 	return xn;
 }
 
+/*
+ * All pairs i < j through symmetric float32 tiles, skipping tiles whose rows
+ * are all finished (their bars are -inf, see run_pruned()).  Returns the
+ * similarities computed in *work (2 per off-diagonal pair).
+ */
 static int
-run_cosine(knn_state *s, const float *x, int64_t n, int64_t d, double *inv_norm)
+run_symmetric(knn_state *s, const float *xn, int64_t n, int64_t d, const uint8_t *fin, double *work)
 {
-	float *xn = normalised_rows(x, n, d, inv_norm), *sim = NULL;
-	int64_t i0, j0, t = n < OOD_TILE ? n : OOD_TILE;
+	float *sim;
+	int64_t i0, j0, t = n < OOD_TILE ? n : OOD_TILE, nb = (n + t - 1) / t, b;
+	uint8_t *allfin = calloc((size_t)nb, 1);
 
-	if (xn)
-		sim = malloc((size_t)(t * t) * sizeof(*sim));
-	if (!xn || !sim) {
-		free(xn);
+	sim = malloc((size_t)(t * t) * sizeof(*sim));
+	if (!sim || !allfin) {
+		free(sim);
+		free(allfin);
 		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	}
+	for (b = 0; b < nb; b++) {
+		int64_t e = (b + 1) * t < n ? (b + 1) * t : n, i;
+
+		allfin[b] = fin != NULL;
+		for (i = b * t; fin && i < e; i++)
+			if (!fin[i])
+				allfin[b] = 0;
 	}
 	for (i0 = 0; i0 < n; i0 += t) {
 		int64_t bi = n - i0 < t ? n - i0 : t;
@@ -419,14 +540,586 @@ run_cosine(knn_state *s, const float *x, int64_t n, int64_t d, double *inv_norm)
 		for (j0 = i0; j0 < n; j0 += t) {
 			int64_t bj = n - j0 < t ? n - j0 : t;
 
+			if (allfin[i0 / t] && allfin[j0 / t])
+				continue;
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)bj, (blasint)d,
 				    1.0f, xn + i0 * d, (blasint)d, xn + j0 * d, (blasint)d, 0.0f, sim, (blasint)bj);
 			update_cosine(s, sim, i0, bi, j0, bj);
+			*work += (double)bi * bj * (i0 == j0 ? 1 : 2);
 		}
 	}
+	free(allfin);
 	free(sim);
-	free(xn);
 	return 0;
+}
+
+/*
+ * Exact pruning for cosine.  The rows are clustered (spherical k-means on a
+ * sample) and put in cluster order; the centroids, orthonormalised, give a
+ * basis Q.  A unit row splits as x = Q a_x + r_x with r_x orthogonal to Q,
+ * so for rows x, y:  x.y = a_x.a_y + r_x.r_y.  For a tile T of consecutive
+ * rows whose coefficients lie in the box centre c_T +- half width w_T, and
+ * R_T >= |r_y| (y in T),
+ *   x.y <= a_x.c_T + |a_x|.w_T + |r_x| R_T
+ * (|a_x| elementwise): one small double GEMM of [a, |a|] against [c, w] per
+ * row block.  The coefficients come from a float32 GEMM; the box widths and
+ * a per-tile slack cover its error, the rest is double with margins far
+ * above its rounding.  A tile is skipped for a block of rows when that
+ * bound, plus OOD_BOUND_MARGIN, is below the similarity each row of the
+ * block already needs to beat: none of its rows could enter any heap.
+ */
+
+/* Rows below this go straight to the symmetric pass. */
+#define OOD_PRUNE_MIN 512
+/* Row block height and column tile width of the pruned pass. */
+#define OOD_BLOCK 256
+#define OOD_CTILE 64
+/* Columns gathered for one GEMM of the pruned pass. */
+#define OOD_COLS 1024
+/* Clusters (most), sample rows and iterations of the k-means. */
+#define OOD_KMAX 32
+#define OOD_KSAMPLE 2048
+#define OOD_KITER 5
+/* Slack added to every bound (double rounding is below 1e-12). */
+#define OOD_BOUND_MARGIN 1e-7
+/* Blocks measured before deciding that pruning does not pay. */
+#define OOD_PROBE 3
+
+typedef struct prune_ctx {
+	int64_t c;      /* basis vectors */
+	double *a;      /* n x 2c: coefficients a of each unit row (working order), then |a| */
+	double *rn;     /* upper bound of |r_x| */
+	int64_t ntile;  /* column tiles */
+	int64_t *tile;  /* ntile + 1 tile starts (working order) */
+	double *tm;     /* ntile x 2c: centre, half width of each tile's box of coefficients */
+	double *tr;     /* per tile: upper bound of |r_y| */
+	double *te;     /* per tile: bound slack for the row's coefficient error */
+	int64_t nblk;   /* row blocks */
+	int64_t *blk;   /* nblk + 1 row block starts */
+	int32_t *perm;  /* working index -> caller's row */
+} prune_ctx;
+
+static void
+prune_ctx_free(prune_ctx *p)
+{
+	free(p->a);
+	free(p->rn);
+	free(p->tile);
+	free(p->tm);
+	free(p->tr);
+	free(p->te);
+	free(p->blk);
+	free(p->perm);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Spherical k-means of every step-th unit row of xn: nc unit centroids into cent. */
+static int
+kmeans_sample(const float *xn, int64_t n, int64_t d, int64_t nc, float *cent)
+{
+	int64_t step = (n + OOD_KSAMPLE - 1) / OOD_KSAMPLE, ns = (n + step - 1) / step, i, j, e, it;
+	float *sim = malloc((size_t)(ns * nc) * sizeof(*sim)), *acc = malloc((size_t)(nc * d) * sizeof(*acc));
+	int64_t *cnt = malloc((size_t)nc * sizeof(*cnt));
+	int err = 0;
+
+	if (!sim || !acc || !cnt) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
+	}
+	for (j = 0; j < nc; j++)
+		memcpy(cent + j * d, xn + (j * ns / nc) * step * d, (size_t)d * sizeof(*cent));
+	for (it = 0; it < OOD_KITER; it++) {
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)ns, (blasint)nc, (blasint)d, 1.0f, xn,
+			    (blasint)(step * d), cent, (blasint)d, 0.0f, sim, (blasint)nc);
+		memset(acc, 0, (size_t)(nc * d) * sizeof(*acc));
+		memset(cnt, 0, (size_t)nc * sizeof(*cnt));
+		for (i = 0; i < ns; i++) {
+			const float *row = xn + i * step * d;
+			int64_t best = 0;
+
+			for (j = 1; j < nc; j++)
+				if (sim[i * nc + j] > sim[i * nc + best])
+					best = j;
+			cnt[best]++;
+			for (e = 0; e < d; e++)
+				acc[best * d + e] += row[e];
+		}
+		for (j = 0; j < nc; j++) {
+			double ss = 0;
+
+			for (e = 0; e < d; e++)
+				ss += (double)acc[j * d + e] * acc[j * d + e];
+			if (!cnt[j] || !(ss > 0))
+				continue; /* keep the old centroid */
+			for (e = 0; e < d; e++)
+				cent[j * d + e] = (float)(acc[j * d + e] / sqrt(ss));
+		}
+	}
+out_free:
+	free(cnt);
+	free(acc);
+	free(sim);
+	return err;
+}
+
+/*
+ * Cluster the unit rows xn (float32, the caller's order), order them by
+ * cluster (rows far from every centroid last), and compute the bound terms
+ * of every row and tile.  The coefficients come from a float32 GEMM; eps
+ * bounds the error of each against the exact a = Q^T x/|x| (the GEMM error
+ * (d u) plus the roundings of x/|x| and of Q to float, u = 2^-24), and every
+ * bound term is widened by it.
+ */
+static int
+prune_ctx_init(prune_ctx *p, const float *xn, int64_t n, int64_t d, double eps)
+{
+	int64_t nc = n / 128, c = 0, i, j, l, t, b;
+	float *cent = NULL, *qf = NULL, *af = NULL;
+	double *q = NULL, *cq = NULL, *best = NULL;
+	int32_t *lab = NULL;
+	int64_t *start = NULL, *pos = NULL;
+	int err;
+
+	memset(p, 0, sizeof(*p));
+	nc = nc < 4 ? 4 : nc > OOD_KMAX ? OOD_KMAX : nc;
+	cent = malloc((size_t)(nc * d) * sizeof(*cent));
+	q = malloc((size_t)(nc * d) * sizeof(*q));
+	qf = malloc((size_t)(nc * d) * sizeof(*qf));
+	cq = calloc((size_t)(nc * nc), sizeof(*cq));
+	af = malloc((size_t)(n * nc) * sizeof(*af));
+	best = malloc((size_t)n * sizeof(*best));
+	lab = malloc((size_t)n * sizeof(*lab));
+	start = calloc((size_t)(nc + 2), sizeof(*start));
+	pos = malloc((size_t)(nc + 1) * sizeof(*pos));
+	p->perm = malloc((size_t)n * sizeof(*p->perm));
+	if (!cent || !q || !qf || !cq || !af || !best || !lab || !start || !pos || !p->perm) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
+	}
+	if ((err = kmeans_sample(xn, n, d, nc, cent)))
+		goto out_free;
+	/* orthonormal basis of the centroids (Gram-Schmidt, twice), dependent ones dropped */
+	for (j = 0; j < nc; j++) {
+		double *v = q + c * d, ss = 0;
+
+		for (l = 0; l < d; l++)
+			v[l] = cent[j * d + l];
+		for (int pass = 0; pass < 2; pass++)
+			for (i = 0; i < c; i++) {
+				double dot = 0;
+
+				for (l = 0; l < d; l++)
+					dot += v[l] * q[i * d + l];
+				for (l = 0; l < d; l++)
+					v[l] -= dot * q[i * d + l];
+			}
+		for (l = 0; l < d; l++)
+			ss += v[l] * v[l];
+		if (ss < 1e-6)
+			continue;
+		for (l = 0; l < d; l++)
+			v[l] /= sqrt(ss);
+		c++;
+	}
+	p->c = c;
+	for (i = 0; i < c * d; i++)
+		qf[i] = (float)q[i];
+	/* centroid coordinates in the basis */
+	for (j = 0; j < nc; j++)
+		for (i = 0; i < c; i++) {
+			double dot = 0;
+
+			for (l = 0; l < d; l++)
+				dot += (double)cent[j * d + l] * q[i * d + l];
+			cq[j * nc + i] = dot;
+		}
+	/* coefficients of every unit row */
+	if (c > 0)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)c, (blasint)d, 1.0f, xn,
+			    (blasint)d, qf, (blasint)d, 0.0f, af, (blasint)c);
+	/* nearest centroid of each row; rows far from all of them go last */
+	for (i = 0; i < n; i++) {
+		lab[i] = 0;
+		best[i] = -INFINITY;
+		for (j = 0; j < nc; j++) {
+			double dot = 0;
+
+			for (l = 0; l < c; l++)
+				dot += (double)af[i * c + l] * cq[j * nc + l];
+			if (dot > best[i]) {
+				best[i] = dot;
+				lab[i] = (int32_t)j;
+			}
+		}
+	}
+	{
+		double med = analysis_median(best, n);
+
+		for (i = 0; i < n; i++)
+			if (!(best[i] >= 0.5 * med))
+				lab[i] = (int32_t)nc;
+	}
+	for (i = 0; i < n; i++)
+		start[lab[i] + 1]++;
+	for (j = 0; j <= nc; j++)
+		start[j + 1] += start[j];
+	for (j = 0; j <= nc; j++)
+		pos[j] = start[j];
+	for (i = 0; i < n; i++)
+		p->perm[pos[lab[i]]++] = (int32_t)i;
+	/* permuted bound terms: [a, |a|] per row */
+	p->a = malloc((size_t)(n * 2 * (c ? c : 1)) * sizeof(*p->a));
+	p->rn = malloc((size_t)n * sizeof(*p->rn));
+	/* at most one partial tile / block per segment */
+	p->tile = malloc((size_t)(n / OOD_CTILE + nc + 3) * sizeof(*p->tile));
+	p->blk = malloc((size_t)(n / OOD_BLOCK + nc + 3) * sizeof(*p->blk));
+	if (!p->a || !p->rn || !p->tile || !p->blk) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
+	}
+	for (i = 0; i < n; i++) {
+		double aa = 0, lo;
+
+		for (l = 0; l < c; l++) {
+			double v = af[(int64_t)p->perm[i] * c + l];
+
+			p->a[i * 2 * c + l] = v;
+			p->a[i * 2 * c + c + l] = fabs(v);
+			aa += v * v;
+		}
+		/*
+		 * |r|^2 = |x/|x||^2 - |a_exact|^2 with |x/|x||^2 <= 1 + (d + 8) 2^-52
+		 * (double rounding of the norm) and |a_exact| >= |a| - sqrt(c) eps
+		 */
+		lo = sqrt(aa) - sqrt((double)c) * eps;
+		lo = lo > 0 ? lo : 0;
+		p->rn[i] = sqrt(fmax(0.0, 1.0 + (double)(d + 8) * 0x1p-52 - lo * lo) + 1e-12);
+	}
+	p->ntile = p->nblk = 0;
+	for (j = 0; j <= nc; j++) {
+		for (t = start[j]; t < start[j + 1]; t += OOD_CTILE)
+			p->tile[p->ntile++] = t;
+		for (b = start[j]; b < start[j + 1]; b += OOD_BLOCK)
+			p->blk[p->nblk++] = b;
+	}
+	p->tile[p->ntile] = n;
+	p->blk[p->nblk] = n;
+	p->tm = malloc((size_t)(p->ntile * 2 * (c ? c : 1)) * sizeof(*p->tm));
+	p->tr = malloc((size_t)p->ntile * sizeof(*p->tr));
+	p->te = malloc((size_t)p->ntile * sizeof(*p->te));
+	if (!p->tm || !p->tr || !p->te) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
+	}
+	/*
+	 * Bounding box of each tile's coefficients: [centre, half width], the
+	 * width grown by eps for the exact coefficients; te covers a row's own
+	 * coefficient error: eps (|centre|_1 + |half width|_1).
+	 */
+	for (t = 0; t < p->ntile; t++) {
+		double *m = p->tm + t * 2 * c, rr = 0, l1 = 0;
+
+		for (l = 0; l < c; l++) {
+			double lo = INFINITY, hi = -INFINITY;
+
+			for (i = p->tile[t]; i < p->tile[t + 1]; i++) {
+				double v = p->a[i * 2 * c + l];
+
+				lo = v < lo ? v : lo;
+				hi = v > hi ? v : hi;
+			}
+			m[l] = 0.5 * (lo + hi);
+			m[c + l] = (0.5 * (hi - lo) + eps) * (1 + 1e-12) + 1e-15;
+			l1 += fabs(m[l]) + m[c + l];
+		}
+		for (i = p->tile[t]; i < p->tile[t + 1]; i++)
+			rr = p->rn[i] > rr ? p->rn[i] : rr;
+		p->tr[t] = rr;
+		p->te[t] = eps * l1 * (1 + 1e-9);
+	}
+	err = 0;
+out_free:
+	free(pos);
+	free(start);
+	free(lab);
+	free(best);
+	free(af);
+	free(cq);
+	free(qf);
+	free(q);
+	free(cent);
+	if (err)
+		prune_ctx_free(p);
+	return err;
+}
+
+/* Put the rows of xn in the working order perm (in place, by cycles). */
+static int
+permute_rows(float *xn, int64_t n, int64_t d, const int32_t *perm)
+{
+	float *tmp = malloc((size_t)d * sizeof(*tmp));
+	uint8_t *seen = calloc((size_t)n, 1);
+	int64_t i;
+
+	if (!tmp || !seen) {
+		free(seen);
+		free(tmp);
+		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	}
+	for (i = 0; i < n; i++) {
+		int64_t w = i;
+
+		if (seen[i])
+			continue;
+		/* new[w] = old[perm[w]] along the cycle through i */
+		memcpy(tmp, xn + i * d, (size_t)d * sizeof(*tmp));
+		while (!seen[w]) {
+			int64_t src = perm[w];
+
+			seen[w] = 1;
+			if (src == i)
+				memcpy(xn + w * d, tmp, (size_t)d * sizeof(*tmp));
+			else
+				memcpy(xn + w * d, xn + src * d, (size_t)d * sizeof(*tmp));
+			w = src;
+		}
+	}
+	free(seen);
+	free(tmp);
+	return 0;
+}
+
+/* A candidate tile of a row block and its largest bound. */
+struct tile_ub {
+	int64_t t;  /* tile */
+	double ub;  /* largest similarity bound over the block's rows */
+};
+
+static int
+cmp_ub_desc(const void *a, const void *b)
+{
+	const struct tile_ub *x = a, *y = b;
+
+	return (x->ub < y->ub) - (x->ub > y->ub);
+}
+
+static int
+cmp_tile(const void *a, const void *b)
+{
+	const struct tile_ub *x = a, *y = b;
+
+	return (x->t > y->t) - (x->t < y->t);
+}
+
+/*
+ * Pruned pass: each row block against the tiles its bounds cannot rule out,
+ * the most promising first, one-sided.  When the first blocks show that
+ * pruning skips too little, the rows done so far are finished and the rest
+ * goes through the symmetric pass.  *work receives the similarities computed.
+ */
+static int
+run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx *p, double *work)
+{
+	int64_t c = p->c, nt = p->ntile, nb = p->nblk, bo, rows = 0, round;
+	float *sim = malloc((size_t)(OOD_BLOCK * OOD_COLS) * sizeof(*sim));
+	float *cols = malloc((size_t)(OOD_COLS * d) * sizeof(*cols));
+	int32_t *colidx = malloc((size_t)OOD_COLS * sizeof(*colidx));
+	double *g = malloc((size_t)(OOD_BLOCK * nt) * sizeof(*g));
+	uint8_t *tdone = malloc((size_t)nt), *fin = calloc((size_t)n, 1);
+	struct tile_ub *cand = malloc((size_t)nt * sizeof(*cand));
+	int64_t *order = malloc((size_t)nb * sizeof(*order));
+	int err = 0;
+
+	if (!sim || !cols || !colidx || !g || !tdone || !fin || !cand || !order) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
+	}
+	/* probe blocks spread over the rows first, then the rest in order */
+	{
+		int64_t m = 0, i;
+
+		for (i = 0; i < nb && i < OOD_PROBE; i++)
+			order[m++] = (2 * i + 1) * nb / (2 * OOD_PROBE);
+		for (i = 0; i < nb; i++) {
+			int64_t k, seen = 0;
+
+			for (k = 0; k < OOD_PROBE && k < nb; k++)
+				seen |= order[k] == i;
+			if (!seen)
+				order[m++] = i;
+		}
+	}
+	for (bo = 0; bo < nb; bo++) {
+		int64_t b = order[bo], r0 = p->blk[b], bi = p->blk[b + 1] - r0, i, t;
+
+		if (bo == OOD_PROBE && nb >= 4 * OOD_PROBE && *work > 0.5 * (double)rows * (double)n) {
+			/* pruning does not pay here: finish the probed rows, then all pairs */
+			for (i = 0; i < n; i++)
+				if (fin[i])
+					set_worst(s, i, -INFINITY);
+			err = run_symmetric(s, xn, n, d, fin, work);
+			goto out_free;
+		}
+		if (c > 0)
+			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)nt, (blasint)(2 * c), 1.0,
+				    p->a + r0 * 2 * c, (blasint)(2 * c), p->tm, (blasint)(2 * c), 0.0, g, (blasint)nt);
+		else
+			memset(g, 0, (size_t)(bi * nt) * sizeof(*g));
+		memset(tdone, 0, (size_t)nt);
+		for (round = 0;; round++) {
+			int64_t nc = 0, ncols = 0, k, m;
+
+			for (t = 0; t < nt; t++) {
+				double ub = -INFINITY;
+				int needed = 0;
+
+				if (tdone[t])
+					continue;
+				for (i = 0; i < bi; i++) {
+					double bd = g[i * nt + t] + p->rn[r0 + i] * p->tr[t] + p->te[t] +
+						    OOD_BOUND_MARGIN;
+
+					ub = bd > ub ? bd : ub;
+					if (!(bd < 1.0 - s->worst[r0 + i]))
+						needed = 1;
+				}
+				if (needed) {
+					cand[nc].t = t;
+					cand[nc++].ub = ub;
+				}
+			}
+			if (!nc)
+				break;
+			qsort(cand, (size_t)nc, sizeof(*cand), cmp_ub_desc);
+			for (m = 0; m < nc; m++) {
+				int64_t w = p->tile[cand[m].t + 1] - p->tile[cand[m].t];
+
+				/* a small first round: the heaps only need to fill */
+				if (m && ncols + w > (round ? OOD_COLS : OOD_COLS / 4))
+					break;
+				ncols += w;
+			}
+			qsort(cand, (size_t)m, sizeof(*cand), cmp_tile);
+			ncols = 0;
+			for (k = 0; k < m; k++) {
+				int64_t t0 = p->tile[cand[k].t], w = p->tile[cand[k].t + 1] - t0;
+
+				tdone[cand[k].t] = 1;
+				memcpy(cols + ncols * d, xn + t0 * d, (size_t)(w * d) * sizeof(*cols));
+				for (i = 0; i < w; i++)
+					colidx[ncols + i] = (int32_t)(t0 + i);
+				ncols += w;
+			}
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)ncols, (blasint)d,
+				    1.0f, xn + r0 * d, (blasint)d, cols, (blasint)d, 0.0f, sim, (blasint)ncols);
+			update_rows(s, sim, r0, bi, colidx, ncols);
+			*work += (double)bi * ncols;
+		}
+		for (i = r0; i < r0 + bi; i++)
+			fin[i] = 1;
+		rows += bi;
+	}
+out_free:
+	free(order);
+	free(cand);
+	free(fin);
+	free(tdone);
+	free(g);
+	free(colidx);
+	free(cols);
+	free(sim);
+	return err;
+}
+
+/* x.y of two float rows in double (eight partial sums, so it vectorises). */
+static double
+dot_double(const float *p, const float *q, int64_t d)
+{
+	double acc[8] = { 0 };
+	int64_t j, u;
+
+	for (j = 0; j + 8 <= d; j += 8)
+		for (u = 0; u < 8; u++)
+			acc[u] += (double)p[j + u] * (double)q[j + u];
+	for (; j < d; j++)
+		acc[0] += (double)p[j] * (double)q[j];
+	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* The distance of rows a and b in double (what sklearn computes in float64). */
+static double
+exact_distance(const float *x, int64_t d, int64_t a, int64_t b, int metric, const double *inv_norm)
+{
+	const float *p = x + a * d, *q = x + b * d;
+	double dist;
+
+	if (metric != ANALYSIS_METRIC_COSINE)
+		return sqrt(direct_sq(p, q, d));
+	dist = 1.0 - dot_double(p, q, d) * inv_norm[a] * inv_norm[b];
+	return dist < 0 ? 0 : dist > 2 ? 2 : dist;
+}
+
+/* Insert v into the ascending array e of *m values, keeping at most cap. */
+static inline void
+keep_smallest(double *e, int32_t *m, int32_t cap, double v)
+{
+	int32_t i;
+
+	if (*m == cap && !(v < e[cap - 1]))
+		return;
+	i = *m < cap ? (*m)++ : cap - 1;
+	while (i > 0 && e[i - 1] > v) {
+		e[i] = e[i - 1];
+		i--;
+	}
+	e[i] = v;
+}
+
+/*
+ * Mean neighbour distance of every row (caller's order) from the cosine
+ * heaps.  The candidates are measured in double and the nearest kept.  A
+ * pair not among the candidates has a float distance of at least the heap's
+ * top h, so an exact distance of at least h - delta (delta bounds the
+ * float32 GEMM error); when the needed-th exact distance is not below that,
+ * the row is searched again by brute force in double.  Returns the number
+ * of such rows.
+ */
+static int64_t
+finish_cosine(const knn_state *s, const float *x, int64_t d, const double *inv, int64_t k, double delta,
+	      double *avg)
+{
+	double *e = malloc((size_t)s->k * sizeof(*e));
+	int64_t p, redo = 0;
+
+	if (!e)
+		return -1;
+	for (p = 0; p < s->n; p++) {
+		int64_t o = s->perm ? s->perm[p] : p, q;
+		int32_t need = s->need[p], m = 0, j;
+		double sum = 0;
+
+		for (j = 0; j < s->cnt[p]; j++) {
+			int64_t nb = s->perm ? s->perm[s->hidx[p * s->k + j]] : s->hidx[p * s->k + j];
+
+			keep_smallest(e, &m, (int32_t)s->k, exact_distance(x, d, o, nb, ANALYSIS_METRIC_COSINE, inv));
+		}
+		if (need > 0 && (m < need || (s->cnt[p] == s->cap[p] && s->cap[p] < s->n - s->gsize[p] &&
+						 !(e[need - 1] < s->heap[p * s->k] - delta)))) {
+			/* not provably the nearest: brute force */
+			redo++;
+			m = 0;
+			for (q = 0; q < s->n; q++)
+				if (q != p && s->grp[q] != s->grp[p])
+					keep_smallest(e, &m, need,
+						      exact_distance(x, d, o, s->perm ? s->perm[q] : q,
+								     ANALYSIS_METRIC_COSINE, inv));
+		}
+		for (j = 0; j < need && j < m; j++)
+			sum += e[j];
+		avg[o] = sum / (double)k;
+	}
+	free(e);
+	return redo;
 }
 
 static int
@@ -465,21 +1158,48 @@ out_free:
 	return err;
 }
 
-/* The distance of rows a and b in double (what sklearn computes in float64). */
-static double
-exact_distance(const float *x, int64_t d, int64_t a, int64_t b, int metric, const double *inv_norm)
+/* Cosine mean neighbour distances (caller's order) into avg. */
+static int
+cosine_avg(const float *x, int64_t n, int64_t d, int64_t k, double *avg)
 {
-	const float *p = x + a * d, *q = x + b * d;
-	double dist;
-	int64_t j;
+	/* float32 GEMM error bound of a unit-row dot product (see finish_cosine()) */
+	const double delta = 1.01 * (double)(d + 3) * 0x1p-24 + 1e-12;
+	double *inv = malloc((size_t)n * sizeof(*inv)), work = 0;
+	prune_ctx pc;
+	knn_state s;
+	float *xn = NULL;
+	int prune = ood_pruning && n >= OOD_PRUNE_MIN, err;
+	int64_t redo;
 
-	if (metric != ANALYSIS_METRIC_COSINE)
-		return sqrt(direct_sq(p, q, d));
-	dist = 0;
-	for (j = 0; j < d; j++)
-		dist += (double)p[j] * q[j];
-	dist = 1.0 - dist * inv_norm[a] * inv_norm[b];
-	return dist < 0 ? 0 : dist > 2 ? 2 : dist;
+	memset(&pc, 0, sizeof(pc));
+	if (!inv)
+		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	inverse_norms(x, n, d, inv);
+	if (!(xn = normalised_rows(x, n, d, NULL, inv))) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_inv;
+	}
+	if (prune && ((err = prune_ctx_init(&pc, xn, n, d, delta)) || (err = permute_rows(xn, n, d, pc.perm))))
+		goto out_prune;
+	if ((err = knn_state_init(&s, x, n, d, k, OOD_EXTRA, pc.perm)))
+		goto out_prune;
+	err = prune ? run_pruned(&s, xn, n, d, &pc, &work) : run_symmetric(&s, xn, n, d, NULL, &work);
+	free(xn);
+	xn = NULL;
+	if (err)
+		goto out_state;
+	ood_pruned = prune ? 1.0 - work / ((double)n * (double)n) : 0;
+	redo = finish_cosine(&s, x, d, inv, k, delta, avg);
+	if (redo < 0)
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+out_state:
+	knn_state_free(&s);
+out_prune:
+	prune_ctx_free(&pc);
+	free(xn);
+out_inv:
+	free(inv);
+	return err;
 }
 
 int
@@ -487,8 +1207,7 @@ analysis_ood_scores(const float *x, int64_t n, int64_t d, int k, int metric, int
 		    double *avg_dist)
 {
 	int64_t kk = analysis_ood_k(n, k), i;
-	double *avg = avg_dist, *inv_norm = NULL, tol, denom = 1.0;
-	knn_state s;
+	double *avg = avg_dist, tol, denom = 1.0;
 	int err;
 
 	metric = analysis_ood_metric(metric, d);
@@ -497,34 +1216,35 @@ analysis_ood_scores(const float *x, int64_t n, int64_t d, int k, int metric, int
 	if (d < 1 || k < 0 || kk >= n)
 		return vv_error(VV_EINVAL, "outlier scores: k=%lld must be below the number of samples %lld",
 				(long long)kk, (long long)n);
-	if (n > INT32_MAX || kk > INT32_MAX || d > INT32_MAX)
+	if (n > INT32_MAX || kk > INT32_MAX - OOD_EXTRA || d > INT32_MAX)
 		return vv_error(VV_EUNSUPPORTED, "outlier scores: %lld x %lld is too large", (long long)n,
 				(long long)d);
 	if (metric != ANALYSIS_METRIC_COSINE && metric != ANALYSIS_METRIC_EUCLIDEAN)
 		return vv_error(VV_EINVAL, "outlier scores: unknown metric %d", metric);
 	if (!avg && !(avg = malloc((size_t)n * sizeof(*avg))))
 		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
-	if ((err = knn_state_init(&s, x, n, d, kk)))
-		goto out_avg;
-	if (metric == ANALYSIS_METRIC_COSINE && !(inv_norm = malloc((size_t)n * sizeof(*inv_norm)))) {
-		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
-		goto out_state;
-	}
-	err = metric == ANALYSIS_METRIC_COSINE ? run_cosine(&s, x, n, d, inv_norm) : run_euclidean(&s, x, n, d);
-	if (err)
-		goto out_state;
-	for (i = 0; i < n; i++) {
-		const int32_t *hi = s.hidx + i * kk;
-		double sum = 0;
-		int32_t j;
+	if (metric == ANALYSIS_METRIC_COSINE) {
+		if ((err = cosine_avg(x, n, d, kk, avg)))
+			goto out_avg;
+	} else {
+		knn_state s;
 
-		/*
-		 * Duplicates contribute zeros; the heap holds the nearest others,
-		 * chosen from the tile distances and measured again in double.
-		 */
-		for (j = 0; j < s.cnt[i]; j++)
-			sum += exact_distance(x, d, i, hi[j], metric, inv_norm);
-		avg[i] = sum / (double)kk;
+		if ((err = knn_state_init(&s, x, n, d, kk, 0, NULL)))
+			goto out_avg;
+		err = run_euclidean(&s, x, n, d);
+		/* duplicates contribute zeros; the heap holds the nearest others in double */
+		for (i = 0; !err && i < n; i++) {
+			const int32_t *hi = s.hidx + i * s.k;
+			double sum = 0;
+			int32_t j;
+
+			for (j = 0; j < s.cnt[i]; j++)
+				sum += exact_distance(x, d, i, hi[j], metric, NULL);
+			avg[i] = sum / (double)kk;
+		}
+		knn_state_free(&s);
+		if (err)
+			goto out_avg;
 	}
 	if (scale == ANALYSIS_OOD_MEDIAN) {
 		double med = analysis_median(avg, n);
@@ -534,9 +1254,6 @@ analysis_ood_scores(const float *x, int64_t n, int64_t d, int k, int metric, int
 	tol = metric == ANALYSIS_METRIC_COSINE ? 100 * EPSNEG64 : sqrt(100 * EPS64);
 	for (i = 0; i < n; i++)
 		scores[i] = avg[i] < tol ? 1.0 : exp(-avg[i] / denom);
-out_state:
-	free(inv_norm);
-	knn_state_free(&s);
 out_avg:
 	if (avg != avg_dist)
 		free(avg);

@@ -6,6 +6,8 @@
  * Prints one line "vitviz n=.. d=.. k=.. seconds=.. peak_rss_mib=.." (the
  * best of REPEATS runs, default 3) and writes the scores as float32 when
  * SCORES_OUT is given.  Threads: whatever OPENBLAS_NUM_THREADS says.
+ * OOD_PRUNING=0 in the environment turns the exact pruning off; the line
+ * also tells the share of similarities pruning skipped.
  */
 #include "analysis/analysis_ood.h"
 #include "common/vv_error.h"
@@ -40,6 +42,8 @@ main(int argc, char **argv)
 	out = malloc((size_t)n * sizeof(*out));
 	if (!sc || !out)
 		return 1;
+	if (getenv("OOD_PRUNING"))
+		analysis_ood_set_pruning(atoi(getenv("OOD_PRUNING")));
 	for (r = 0; r < (reps > 0 ? reps : 1); r++) {
 		double t0 = vv_now(), t;
 
@@ -51,8 +55,9 @@ main(int argc, char **argv)
 		best = t < best ? t : best;
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("vitviz n=%lld d=%lld k=%lld seconds=%.4f peak_rss_mib=%.1f\n", (long long)n, (long long)d,
-	       (long long)analysis_ood_k(n, 0), best, ru.ru_maxrss / 1024.0);
+	printf("vitviz n=%lld d=%lld k=%lld seconds=%.4f peak_rss_mib=%.1f pruned=%.3f\n", (long long)n,
+	       (long long)d, (long long)analysis_ood_k(n, 0), best, ru.ru_maxrss / 1024.0,
+	       analysis_ood_pruned_fraction());
 	if (argc > 2) {
 		int64_t shape[1] = { n };
 
