@@ -1077,35 +1077,60 @@ keep_smallest(double *e, int32_t *m, int32_t cap, double v)
 
 /*
  * Mean neighbour distance of every row (caller's order) from the cosine
- * heaps.  The candidates are measured in double and the nearest kept.  A
- * pair not among the candidates has a float distance of at least the heap's
- * top h, so an exact distance of at least h - delta (delta bounds the
- * float32 GEMM error); when the needed-th exact distance is not below that,
- * the row is searched again by brute force in double.  Returns the number
- * of such rows.
+ * heaps.  A float distance f is within delta of the exact one (delta bounds
+ * the float32 GEMM error), and a pair not among a row's candidates has f of
+ * at least the heap's top h.  So when the needed-th and the next candidate
+ * (or h) are more than 2 delta apart in f, the nearest candidates by f are
+ * the exact nearest and only they are measured in double.  Otherwise all
+ * candidates are measured in double; when the needed-th exact distance is
+ * not below h - delta either, the row is searched again by brute force in
+ * double.  The distances are summed in ascending order.  Returns the number
+ * of brute-force rows, -1 when out of memory.
  */
 static int64_t
 finish_cosine(const knn_state *s, const float *x, int64_t d, const double *inv, int64_t k, double delta,
 	      double *avg)
 {
-	double *e = malloc((size_t)s->k * sizeof(*e));
+	double *e = malloc((size_t)s->k * sizeof(*e)), *f = malloc((size_t)s->k * sizeof(*f));
+	int32_t *fi = malloc((size_t)s->k * sizeof(*fi));
 	int64_t p, redo = 0;
 
-	if (!e)
+	if (!e || !f || !fi) {
+		free(fi);
+		free(f);
+		free(e);
 		return -1;
+	}
 	for (p = 0; p < s->n; p++) {
 		int64_t o = s->perm ? s->perm[p] : p, q;
-		int32_t need = s->need[p], m = 0, j;
-		double sum = 0;
+		int32_t need = s->need[p], cnt = s->cnt[p], m = 0, j, l;
+		/* some pair was left out: its float distance is at least the heap top */
+		int partial = cnt == s->cap[p] && s->cap[p] < s->n - s->gsize[p];
+		double sum = 0, h = cnt ? s->heap[p * s->k] : INFINITY;
 
-		for (j = 0; j < s->cnt[p]; j++) {
-			int64_t nb = s->perm ? s->perm[s->hidx[p * s->k + j]] : s->hidx[p * s->k + j];
+		/* candidates in ascending float distance */
+		for (j = 0; j < cnt; j++) {
+			double v = s->heap[p * s->k + j];
 
-			keep_smallest(e, &m, (int32_t)s->k, exact_distance(x, d, o, nb, ANALYSIS_METRIC_COSINE, inv));
+			for (l = j; l > 0 && f[l - 1] > v; l--) {
+				f[l] = f[l - 1];
+				fi[l] = fi[l - 1];
+			}
+			f[l] = v;
+			fi[l] = s->hidx[p * s->k + j];
 		}
-		if (need > 0 && (m < need || (s->cnt[p] == s->cap[p] && s->cap[p] < s->n - s->gsize[p] &&
-						 !(e[need - 1] < s->heap[p * s->k] - delta)))) {
-			/* not provably the nearest: brute force */
+		if (need > 0 && cnt >= need) {
+			double next = need < cnt ? f[need] : partial ? h : INFINITY;
+			int32_t take = next - f[need - 1] > 2 * delta ? need : cnt;
+
+			for (j = 0; j < take; j++)
+				keep_smallest(e, &m, take,
+					      exact_distance(x, d, o, s->perm ? s->perm[fi[j]] : fi[j],
+							     ANALYSIS_METRIC_COSINE, inv));
+			if (take > need && partial && !(e[need - 1] < h - delta))
+				m = 0; /* not provably the nearest */
+		}
+		if (need > 0 && m < need) {
 			redo++;
 			m = 0;
 			for (q = 0; q < s->n; q++)
@@ -1118,6 +1143,8 @@ finish_cosine(const knn_state *s, const float *x, int64_t d, const double *inv, 
 			sum += e[j];
 		avg[o] = sum / (double)k;
 	}
+	free(fi);
+	free(f);
 	free(e);
 	return redo;
 }
