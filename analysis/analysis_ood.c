@@ -472,17 +472,17 @@ knn_state_init(knn_state *s, const float *x, int64_t n, int64_t d, int64_t k, in
 	return 0;
 }
 
+static double dot_double(const float *p, const float *q, int64_t d);
+
 /* inv[i] = 1 / |x_i| in double (1 for a zero row). */
 static void
 inverse_norms(const float *x, int64_t n, int64_t d, double *inv)
 {
-	int64_t i, j;
+	int64_t i;
 
 	for (i = 0; i < n; i++) {
-		double ss = 0;
+		double ss = dot_double(x + i * d, x + i * d, d);
 
-		for (j = 0; j < d; j++)
-			ss += (double)x[i * d + j] * x[i * d + j];
 		inv[i] = ss > 0 ? 1.0 / sqrt(ss) : 1.0;
 	}
 }
@@ -967,7 +967,7 @@ run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx 
 			memset(g, 0, (size_t)(bi * nt) * sizeof(*g));
 		memset(tdone, 0, (size_t)nt);
 		for (round = 0;; round++) {
-			int64_t nc = 0, ncols = 0, k, m;
+			int64_t nc = 0, ncols = 0, k, l, m;
 
 			for (t = 0; t < nt; t++) {
 				double ub = -INFINITY;
@@ -1000,18 +1000,55 @@ run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx 
 				ncols += w;
 			}
 			qsort(cand, (size_t)m, sizeof(*cand), cmp_tile);
-			ncols = 0;
-			for (k = 0; k < m; k++) {
-				int64_t t0 = p->tile[cand[k].t], w = p->tile[cand[k].t + 1] - t0;
+			/*
+			 * Runs of adjacent tiles: wide ones straight from xn into
+			 * their columns of sim, narrow ones gathered into one GEMM
+			 * (each GEMM call packs the block's rows again).
+			 */
+			{
+				int64_t off = 0, g0, ng = 0;
 
-				tdone[cand[k].t] = 1;
-				memcpy(cols + ncols * d, xn + t0 * d, (size_t)(w * d) * sizeof(*cols));
-				for (i = 0; i < w; i++)
-					colidx[ncols + i] = (int32_t)(t0 + i);
-				ncols += w;
+				for (k = 0; k < m; k = l) {
+					int64_t t0 = p->tile[cand[k].t], t1;
+
+					for (l = k + 1; l < m && cand[l].t == cand[l - 1].t + 1; l++)
+						;
+					t1 = p->tile[cand[l - 1].t + 1];
+					if (t1 - t0 >= OOD_BLOCK) {
+						for (i = t0; i < t1; i++)
+							colidx[off++] = (int32_t)i;
+					} else {
+						ng += t1 - t0;
+					}
+				}
+				g0 = off;
+				for (k = 0; k < m; k = l) {
+					int64_t t0 = p->tile[cand[k].t], t1;
+
+					for (l = k + 1; l < m && cand[l].t == cand[l - 1].t + 1; l++)
+						;
+					t1 = p->tile[cand[l - 1].t + 1];
+					for (i = k; i < l; i++)
+						tdone[cand[i].t] = 1;
+					if (t1 - t0 < OOD_BLOCK) {
+						memcpy(cols + (off - g0) * d, xn + t0 * d, (size_t)((t1 - t0) * d) * sizeof(*cols));
+						for (i = t0; i < t1; i++)
+							colidx[off++] = (int32_t)i;
+					}
+				}
+				ncols = off;
+				for (k = 0; k < g0; k += l) {
+					for (l = 1; k + l < g0 && colidx[k + l] == colidx[k] + l; l++)
+						;
+					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)l,
+						    (blasint)d, 1.0f, xn + r0 * d, (blasint)d, xn + (int64_t)colidx[k] * d,
+						    (blasint)d, 0.0f, sim + k, (blasint)ncols);
+				}
+				if (ng)
+					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)ng,
+						    (blasint)d, 1.0f, xn + r0 * d, (blasint)d, cols, (blasint)d, 0.0f,
+						    sim + g0, (blasint)ncols);
 			}
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)ncols, (blasint)d,
-				    1.0f, xn + r0 * d, (blasint)d, cols, (blasint)d, 0.0f, sim, (blasint)ncols);
 			update_rows(s, sim, r0, bi, colidx, ncols);
 			*work += (double)bi * ncols;
 		}
@@ -1031,19 +1068,38 @@ out_free:
 	return err;
 }
 
-/* x.y of two float rows in double (eight partial sums, so it vectorises). */
-static double
+/* AVX2 clone of the hot double loops where the compiler can make one. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+#define OOD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define OOD_CLONES
+#endif
+
+typedef double ood_d4 __attribute__((vector_size(32)));
+typedef float ood_f4 __attribute__((vector_size(16)));
+
+/* x.y of two float rows in double: eight partial sums in two 4-lane vectors. */
+OOD_CLONES static double
 dot_double(const float *p, const float *q, int64_t d)
 {
-	double acc[8] = { 0 };
-	int64_t j, u;
+	ood_d4 s0 = { 0, 0, 0, 0 }, s1 = { 0, 0, 0, 0 };
+	double r = 0;
+	int64_t j;
 
-	for (j = 0; j + 8 <= d; j += 8)
-		for (u = 0; u < 8; u++)
-			acc[u] += (double)p[j + u] * (double)q[j + u];
+	for (j = 0; j + 8 <= d; j += 8) {
+		ood_f4 a0, a1, b0, b1;
+
+		memcpy(&a0, p + j, sizeof(a0));
+		memcpy(&a1, p + j + 4, sizeof(a1));
+		memcpy(&b0, q + j, sizeof(b0));
+		memcpy(&b1, q + j + 4, sizeof(b1));
+		s0 += __builtin_convertvector(a0, ood_d4) * __builtin_convertvector(b0, ood_d4);
+		s1 += __builtin_convertvector(a1, ood_d4) * __builtin_convertvector(b1, ood_d4);
+	}
 	for (; j < d; j++)
-		acc[0] += (double)p[j] * (double)q[j];
-	return ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+		r += (double)p[j] * (double)q[j];
+	s0 += s1;
+	return ((s0[0] + s0[2]) + (s0[1] + s0[3])) + r;
 }
 
 /* The distance of rows a and b in double (what sklearn computes in float64). */
