@@ -6,6 +6,8 @@
 #include <cblas.h>
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -911,160 +913,262 @@ cmp_tile(const void *a, const void *b)
 	return (x->t > y->t) - (x->t < y->t);
 }
 
+/* One thread of the pruned pass: its own buffers, blocks from a shared counter. */
+typedef struct prune_worker {
+	knn_state *s;          /* heaps: a block's rows are written by its worker only */
+	const float *xn;       /* unit rows, working order */
+	int64_t d;             /* width */
+	const prune_ctx *p;    /* clusters and bound terms */
+	const int64_t *order;  /* blocks in processing order */
+	int64_t end;           /* the workers take order[*next .. end) */
+	atomic_llong *next;    /* next position in order to take */
+	float *sim;            /* OOD_BLOCK x OOD_COLS similarities */
+	float *cols;           /* gathered narrow runs of rows */
+	int32_t *colidx;       /* working index of each column of sim */
+	double *g;             /* OOD_BLOCK x ntile bound GEMM */
+	uint8_t *tdone;        /* tiles done for the current block */
+	struct tile_ub *cand;  /* tiles still needed */
+	double work;           /* similarities computed */
+	pthread_t tid;         /* the thread, for all but the caller's worker */
+} prune_worker;
+
+static void
+prune_worker_free(prune_worker *w)
+{
+	free(w->cand);
+	free(w->tdone);
+	free(w->g);
+	free(w->colidx);
+	free(w->cols);
+	free(w->sim);
+}
+
+static int
+prune_worker_init(prune_worker *w, knn_state *s, const float *xn, int64_t d, const prune_ctx *p)
+{
+	int64_t nt = p->ntile;
+
+	memset(w, 0, sizeof(*w));
+	w->s = s;
+	w->xn = xn;
+	w->d = d;
+	w->p = p;
+	w->sim = malloc((size_t)(OOD_BLOCK * OOD_COLS) * sizeof(*w->sim));
+	w->cols = malloc((size_t)(OOD_COLS * d) * sizeof(*w->cols));
+	w->colidx = malloc((size_t)OOD_COLS * sizeof(*w->colidx));
+	w->g = malloc((size_t)(OOD_BLOCK * nt) * sizeof(*w->g));
+	w->tdone = malloc((size_t)nt);
+	w->cand = malloc((size_t)nt * sizeof(*w->cand));
+	if (!w->sim || !w->cols || !w->colidx || !w->g || !w->tdone || !w->cand) {
+		prune_worker_free(w);
+		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	}
+	return 0;
+}
+
 /*
- * Pruned pass: each row block against the tiles its bounds cannot rule out,
- * the most promising first, one-sided.  When the first blocks show that
- * pruning skips too little, the rows done so far are finished and the rest
- * goes through the symmetric pass.  *work receives the similarities computed.
+ * Row block b against the tiles its bounds cannot rule out, the most
+ * promising first, one-sided (only the block's rows are updated).
+ */
+static void
+prune_block(prune_worker *w, int64_t b)
+{
+	knn_state *s = w->s;
+	const prune_ctx *p = w->p;
+	const float *xn = w->xn;
+	float *sim = w->sim, *cols = w->cols;
+	int32_t *colidx = w->colidx;
+	double *g = w->g;
+	uint8_t *tdone = w->tdone;
+	struct tile_ub *cand = w->cand;
+	int64_t c = p->c, nt = p->ntile, d = w->d, r0 = p->blk[b], bi = p->blk[b + 1] - r0, i, t, round;
+
+	if (c > 0)
+		cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)nt, (blasint)(2 * c), 1.0,
+			    p->a + r0 * 2 * c, (blasint)(2 * c), p->tm, (blasint)(2 * c), 0.0, g, (blasint)nt);
+	else
+		memset(g, 0, (size_t)(bi * nt) * sizeof(*g));
+	memset(tdone, 0, (size_t)nt);
+	for (round = 0;; round++) {
+		int64_t nc = 0, ncols = 0, k, l, m;
+
+		for (t = 0; t < nt; t++) {
+			double ub = -INFINITY;
+			int needed = 0;
+
+			if (tdone[t])
+				continue;
+			for (i = 0; i < bi; i++) {
+				double bd = g[i * nt + t] + p->rn[r0 + i] * p->tr[t] + p->te[t] +
+					    OOD_BOUND_MARGIN;
+
+				ub = bd > ub ? bd : ub;
+				if (!(bd < 1.0 - s->worst[r0 + i]))
+					needed = 1;
+			}
+			if (needed) {
+				cand[nc].t = t;
+				cand[nc++].ub = ub;
+			}
+		}
+		if (!nc)
+			break;
+		qsort(cand, (size_t)nc, sizeof(*cand), cmp_ub_desc);
+		for (m = 0; m < nc; m++) {
+			int64_t w = p->tile[cand[m].t + 1] - p->tile[cand[m].t];
+
+			/* a small first round: the heaps only need to fill */
+			if (m && ncols + w > (round ? OOD_COLS : OOD_COLS / 4))
+				break;
+			ncols += w;
+		}
+		qsort(cand, (size_t)m, sizeof(*cand), cmp_tile);
+		/*
+		 * Runs of adjacent tiles: wide ones straight from xn into
+		 * their columns of sim, narrow ones gathered into one GEMM
+		 * (each GEMM call packs the block's rows again).
+		 */
+		{
+			int64_t off = 0, g0, ng = 0;
+
+			for (k = 0; k < m; k = l) {
+				int64_t t0 = p->tile[cand[k].t], t1;
+
+				for (l = k + 1; l < m && cand[l].t == cand[l - 1].t + 1; l++)
+					;
+				t1 = p->tile[cand[l - 1].t + 1];
+				if (t1 - t0 >= OOD_BLOCK) {
+					for (i = t0; i < t1; i++)
+						colidx[off++] = (int32_t)i;
+				} else {
+					ng += t1 - t0;
+				}
+			}
+			g0 = off;
+			for (k = 0; k < m; k = l) {
+				int64_t t0 = p->tile[cand[k].t], t1;
+
+				for (l = k + 1; l < m && cand[l].t == cand[l - 1].t + 1; l++)
+					;
+				t1 = p->tile[cand[l - 1].t + 1];
+				for (i = k; i < l; i++)
+					tdone[cand[i].t] = 1;
+				if (t1 - t0 < OOD_BLOCK) {
+					memcpy(cols + (off - g0) * d, xn + t0 * d, (size_t)((t1 - t0) * d) * sizeof(*cols));
+					for (i = t0; i < t1; i++)
+						colidx[off++] = (int32_t)i;
+				}
+			}
+			ncols = off;
+			for (k = 0; k < g0; k += l) {
+				for (l = 1; k + l < g0 && colidx[k + l] == colidx[k] + l; l++)
+					;
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)l,
+					    (blasint)d, 1.0f, xn + r0 * d, (blasint)d, xn + (int64_t)colidx[k] * d,
+					    (blasint)d, 0.0f, sim + k, (blasint)ncols);
+			}
+			if (ng)
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)ng,
+					    (blasint)d, 1.0f, xn + r0 * d, (blasint)d, cols, (blasint)d, 0.0f,
+					    sim + g0, (blasint)ncols);
+		}
+		update_rows(s, sim, r0, bi, colidx, ncols);
+		w->work += (double)bi * ncols;
+	}
+}
+
+static void *
+prune_thread(void *arg)
+{
+	prune_worker *w = arg;
+	int64_t i;
+
+	while ((i = atomic_fetch_add(w->next, 1)) < w->end)
+		prune_block(w, w->order[i]);
+	return NULL;
+}
+
+/* Threads of the pruned pass (at most). */
+#define OOD_MAX_THREADS 16
+
+/*
+ * Pruned pass over all row blocks.  A few probe blocks spread over the rows
+ * go first; when they show that pruning skips too little, the probed rows
+ * are finished and the rest goes through the symmetric pass.  Otherwise the
+ * remaining blocks are shared by as many threads as OpenBLAS is set to use,
+ * each calling single-threaded GEMMs (no lock-step between the threads of
+ * one small GEMM, which a busy machine punishes).  *work receives the
+ * similarities computed.
  */
 static int
 run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx *p, double *work)
 {
-	int64_t c = p->c, nt = p->ntile, nb = p->nblk, bo, rows = 0, round;
-	float *sim = malloc((size_t)(OOD_BLOCK * OOD_COLS) * sizeof(*sim));
-	float *cols = malloc((size_t)(OOD_COLS * d) * sizeof(*cols));
-	int32_t *colidx = malloc((size_t)OOD_COLS * sizeof(*colidx));
-	double *g = malloc((size_t)(OOD_BLOCK * nt) * sizeof(*g));
-	uint8_t *tdone = malloc((size_t)nt), *fin = calloc((size_t)n, 1);
-	struct tile_ub *cand = malloc((size_t)nt * sizeof(*cand));
+	int64_t nb = p->nblk, bo, rows = 0, i, m = 0, nw = 1;
 	int64_t *order = malloc((size_t)nb * sizeof(*order));
-	int err = 0;
+	uint8_t *fin = calloc((size_t)n, 1);
+	prune_worker w[OOD_MAX_THREADS];
+	atomic_llong next;
+	int err = 0, blas_th = openblas_get_num_threads(), nth = blas_th;
 
-	if (!sim || !cols || !colidx || !g || !tdone || !fin || !cand || !order) {
-		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
-		goto out_free;
+	nth = nth < 1 ? 1 : nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
+	if (!order || !fin || (err = prune_worker_init(&w[0], s, xn, d, p))) {
+		free(fin);
+		free(order);
+		return err ? err : vv_error(VV_ENOMEM, "outlier scores: out of memory");
 	}
 	/* probe blocks spread over the rows first, then the rest in order */
-	{
-		int64_t m = 0, i;
+	for (i = 0; i < nb && i < OOD_PROBE; i++)
+		order[m++] = (2 * i + 1) * nb / (2 * OOD_PROBE);
+	for (i = 0; i < nb; i++) {
+		int64_t k, seen = 0;
 
-		for (i = 0; i < nb && i < OOD_PROBE; i++)
-			order[m++] = (2 * i + 1) * nb / (2 * OOD_PROBE);
-		for (i = 0; i < nb; i++) {
-			int64_t k, seen = 0;
-
-			for (k = 0; k < OOD_PROBE && k < nb; k++)
-				seen |= order[k] == i;
-			if (!seen)
-				order[m++] = i;
-		}
+		for (k = 0; k < OOD_PROBE && k < nb; k++)
+			seen |= order[k] == i;
+		if (!seen)
+			order[m++] = i;
 	}
-	for (bo = 0; bo < nb; bo++) {
-		int64_t b = order[bo], r0 = p->blk[b], bi = p->blk[b + 1] - r0, i, t;
-
-		if (bo == OOD_PROBE && nb >= 4 * OOD_PROBE && *work > 0.5 * (double)rows * (double)n) {
-			/* pruning does not pay here: finish the probed rows, then all pairs */
-			for (i = 0; i < n; i++)
-				if (fin[i])
-					set_worst(s, i, -INFINITY);
-			err = run_symmetric(s, xn, n, d, fin, work);
-			goto out_free;
-		}
-		if (c > 0)
-			cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)nt, (blasint)(2 * c), 1.0,
-				    p->a + r0 * 2 * c, (blasint)(2 * c), p->tm, (blasint)(2 * c), 0.0, g, (blasint)nt);
-		else
-			memset(g, 0, (size_t)(bi * nt) * sizeof(*g));
-		memset(tdone, 0, (size_t)nt);
-		for (round = 0;; round++) {
-			int64_t nc = 0, ncols = 0, k, l, m;
-
-			for (t = 0; t < nt; t++) {
-				double ub = -INFINITY;
-				int needed = 0;
-
-				if (tdone[t])
-					continue;
-				for (i = 0; i < bi; i++) {
-					double bd = g[i * nt + t] + p->rn[r0 + i] * p->tr[t] + p->te[t] +
-						    OOD_BOUND_MARGIN;
-
-					ub = bd > ub ? bd : ub;
-					if (!(bd < 1.0 - s->worst[r0 + i]))
-						needed = 1;
-				}
-				if (needed) {
-					cand[nc].t = t;
-					cand[nc++].ub = ub;
-				}
-			}
-			if (!nc)
-				break;
-			qsort(cand, (size_t)nc, sizeof(*cand), cmp_ub_desc);
-			for (m = 0; m < nc; m++) {
-				int64_t w = p->tile[cand[m].t + 1] - p->tile[cand[m].t];
-
-				/* a small first round: the heaps only need to fill */
-				if (m && ncols + w > (round ? OOD_COLS : OOD_COLS / 4))
-					break;
-				ncols += w;
-			}
-			qsort(cand, (size_t)m, sizeof(*cand), cmp_tile);
-			/*
-			 * Runs of adjacent tiles: wide ones straight from xn into
-			 * their columns of sim, narrow ones gathered into one GEMM
-			 * (each GEMM call packs the block's rows again).
-			 */
-			{
-				int64_t off = 0, g0, ng = 0;
-
-				for (k = 0; k < m; k = l) {
-					int64_t t0 = p->tile[cand[k].t], t1;
-
-					for (l = k + 1; l < m && cand[l].t == cand[l - 1].t + 1; l++)
-						;
-					t1 = p->tile[cand[l - 1].t + 1];
-					if (t1 - t0 >= OOD_BLOCK) {
-						for (i = t0; i < t1; i++)
-							colidx[off++] = (int32_t)i;
-					} else {
-						ng += t1 - t0;
-					}
-				}
-				g0 = off;
-				for (k = 0; k < m; k = l) {
-					int64_t t0 = p->tile[cand[k].t], t1;
-
-					for (l = k + 1; l < m && cand[l].t == cand[l - 1].t + 1; l++)
-						;
-					t1 = p->tile[cand[l - 1].t + 1];
-					for (i = k; i < l; i++)
-						tdone[cand[i].t] = 1;
-					if (t1 - t0 < OOD_BLOCK) {
-						memcpy(cols + (off - g0) * d, xn + t0 * d, (size_t)((t1 - t0) * d) * sizeof(*cols));
-						for (i = t0; i < t1; i++)
-							colidx[off++] = (int32_t)i;
-					}
-				}
-				ncols = off;
-				for (k = 0; k < g0; k += l) {
-					for (l = 1; k + l < g0 && colidx[k + l] == colidx[k] + l; l++)
-						;
-					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)l,
-						    (blasint)d, 1.0f, xn + r0 * d, (blasint)d, xn + (int64_t)colidx[k] * d,
-						    (blasint)d, 0.0f, sim + k, (blasint)ncols);
-				}
-				if (ng)
-					cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)ng,
-						    (blasint)d, 1.0f, xn + r0 * d, (blasint)d, cols, (blasint)d, 0.0f,
-						    sim + g0, (blasint)ncols);
-			}
-			update_rows(s, sim, r0, bi, colidx, ncols);
-			*work += (double)bi * ncols;
-		}
-		for (i = r0; i < r0 + bi; i++)
+	for (bo = 0; bo < nb && bo < OOD_PROBE; bo++) {
+		prune_block(&w[0], order[bo]);
+		for (i = p->blk[order[bo]]; i < p->blk[order[bo] + 1]; i++)
 			fin[i] = 1;
-		rows += bi;
+		rows += p->blk[order[bo] + 1] - p->blk[order[bo]];
 	}
+	if (nb >= 4 * OOD_PROBE && w[0].work > 0.5 * (double)rows * (double)n) {
+		/* pruning does not pay here: finish the probed rows, then all pairs */
+		for (i = 0; i < n; i++)
+			if (fin[i])
+				set_worst(s, i, -INFINITY);
+		*work = w[0].work;
+		err = run_symmetric(s, xn, n, d, fin, work);
+		goto out_free;
+	}
+	atomic_init(&next, bo);
+	for (; nw < nth && nw < nb - bo; nw++)
+		if ((err = prune_worker_init(&w[nw], s, xn, d, p)))
+			goto out_free;
+	if (nw > 1)
+		openblas_set_num_threads(1);
+	for (i = 0; i < nw; i++) {
+		w[i].order = order;
+		w[i].end = nb;
+		w[i].next = &next;
+	}
+	for (i = 1; i < nw; i++)
+		if (pthread_create(&w[i].tid, NULL, prune_thread, &w[i]))
+			break; /* fewer threads: the others take its blocks */
+	m = i;
+	prune_thread(&w[0]);
+	for (i = 1; i < m; i++)
+		pthread_join(w[i].tid, NULL);
+	if (nw > 1)
+		openblas_set_num_threads(blas_th);
+	for (i = 0; i < nw; i++)
+		*work += w[i].work;
 out_free:
-	free(order);
-	free(cand);
+	for (i = 0; i < nw; i++)
+		prune_worker_free(&w[i]);
 	free(fin);
-	free(tdone);
-	free(g);
-	free(colidx);
-	free(cols);
-	free(sim);
+	free(order);
 	return err;
 }
 
