@@ -510,49 +510,108 @@ normalised_rows(const float *x, int64_t n, int64_t d, const int32_t *perm, const
 	return xn;
 }
 
+/* Threads of the pruned and symmetric passes (at most). */
+#define OOD_MAX_THREADS 16
+
+/* One thread of the symmetric pass. */
+typedef struct sym_worker {
+	knn_state *s;          /* heaps, updated under lock */
+	const float *xn;       /* unit rows, working order */
+	int64_t n, d, t;       /* rows, width, tile side */
+	const int64_t *pairs;  /* tile pairs (i0, j0) to compute */
+	int64_t npairs;        /* number of pairs */
+	atomic_llong *next;    /* next pair to take */
+	pthread_mutex_t *lock; /* serialises the heap updates */
+	float *sim;            /* t x t similarities */
+	double work;           /* similarities computed (2 per off-diagonal pair) */
+	pthread_t tid;         /* the thread, for all but the caller's worker */
+} sym_worker;
+
+static void *
+sym_thread(void *arg)
+{
+	sym_worker *w = arg;
+	int64_t q;
+
+	while ((q = atomic_fetch_add(w->next, 1)) < w->npairs) {
+		int64_t i0 = w->pairs[2 * q], j0 = w->pairs[2 * q + 1], t = w->t, n = w->n, d = w->d;
+		int64_t bi = n - i0 < t ? n - i0 : t, bj = n - j0 < t ? n - j0 : t;
+
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)bj, (blasint)d, 1.0f,
+			    w->xn + i0 * d, (blasint)d, w->xn + j0 * d, (blasint)d, 0.0f, w->sim, (blasint)bj);
+		pthread_mutex_lock(w->lock);
+		update_cosine(w->s, w->sim, i0, bi, j0, bj);
+		pthread_mutex_unlock(w->lock);
+		w->work += (double)bi * bj * (i0 == j0 ? 1 : 2);
+	}
+	return NULL;
+}
+
 /*
  * All pairs i < j through symmetric float32 tiles, skipping tiles whose rows
- * are all finished (their bars are -inf, see run_pruned()).  Returns the
- * similarities computed in *work (2 per off-diagonal pair).
+ * are all finished (their bars are -inf, see run_pruned()).  The tiles are
+ * shared by as many threads as OpenBLAS is set to use, each computing its
+ * GEMMs single-threaded and updating the heaps under a lock.  Adds the
+ * similarities computed to *work (2 per off-diagonal pair).
  */
 static int
 run_symmetric(knn_state *s, const float *xn, int64_t n, int64_t d, const uint8_t *fin, double *work)
 {
-	float *sim;
-	int64_t i0, j0, t = n < OOD_TILE ? n : OOD_TILE, nb = (n + t - 1) / t, b;
+	int64_t t = n < OOD_TILE ? n : OOD_TILE, nb = (n + t - 1) / t, b, i0, j0, np = 0, nw = 0, i, started;
+	int64_t *pairs = malloc((size_t)(nb * (nb + 1)) * sizeof(*pairs));
 	uint8_t *allfin = calloc((size_t)nb, 1);
+	sym_worker w[OOD_MAX_THREADS];
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	atomic_llong next;
+	int err = 0, blas_th = openblas_get_num_threads(), nth = blas_th;
 
-	sim = malloc((size_t)(t * t) * sizeof(*sim));
-	if (!sim || !allfin) {
-		free(sim);
-		free(allfin);
-		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	nth = nth < 1 ? 1 : nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
+	if (!pairs || !allfin) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
 	}
 	for (b = 0; b < nb; b++) {
-		int64_t e = (b + 1) * t < n ? (b + 1) * t : n, i;
+		int64_t e = (b + 1) * t < n ? (b + 1) * t : n;
 
 		allfin[b] = fin != NULL;
 		for (i = b * t; fin && i < e; i++)
 			if (!fin[i])
 				allfin[b] = 0;
 	}
-	for (i0 = 0; i0 < n; i0 += t) {
-		int64_t bi = n - i0 < t ? n - i0 : t;
-
-		for (j0 = i0; j0 < n; j0 += t) {
-			int64_t bj = n - j0 < t ? n - j0 : t;
-
-			if (allfin[i0 / t] && allfin[j0 / t])
-				continue;
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)bi, (blasint)bj, (blasint)d,
-				    1.0f, xn + i0 * d, (blasint)d, xn + j0 * d, (blasint)d, 0.0f, sim, (blasint)bj);
-			update_cosine(s, sim, i0, bi, j0, bj);
-			*work += (double)bi * bj * (i0 == j0 ? 1 : 2);
+	for (i0 = 0; i0 < n; i0 += t)
+		for (j0 = i0; j0 < n; j0 += t)
+			if (!allfin[i0 / t] || !allfin[j0 / t]) {
+				pairs[2 * np] = i0;
+				pairs[2 * np + 1] = j0;
+				np++;
+			}
+	atomic_init(&next, 0);
+	for (nw = 0; nw < nth && nw < (np ? np : 1); nw++) {
+		w[nw] = (sym_worker){ .s = s, .xn = xn, .n = n, .d = d, .t = t, .pairs = pairs, .npairs = np,
+				      .next = &next, .lock = &lock };
+		if (!(w[nw].sim = malloc((size_t)(t * t) * sizeof(*w[nw].sim)))) {
+			err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+			goto out_free;
 		}
 	}
+	if (nw > 1)
+		openblas_set_num_threads(1);
+	for (started = 1; started < nw; started++)
+		if (pthread_create(&w[started].tid, NULL, sym_thread, &w[started]))
+			break; /* fewer threads: the others take its tiles */
+	sym_thread(&w[0]);
+	for (i = 1; i < started; i++)
+		pthread_join(w[i].tid, NULL);
+	if (nw > 1)
+		openblas_set_num_threads(blas_th);
+	for (i = 0; i < nw; i++)
+		*work += w[i].work;
+out_free:
+	for (i = 0; i < nw; i++)
+		free(w[i].sim);
 	free(allfin);
-	free(sim);
-	return 0;
+	free(pairs);
+	return err;
 }
 
 /*
@@ -1087,9 +1146,6 @@ prune_thread(void *arg)
 		prune_block(w, w->order[i]);
 	return NULL;
 }
-
-/* Threads of the pruned pass (at most). */
-#define OOD_MAX_THREADS 16
 
 /*
  * Pruned pass over all row blocks.  A few probe blocks spread over the rows
