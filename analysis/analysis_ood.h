@@ -31,8 +31,11 @@
  *     the rest runs as symmetric tiles over pairs i < j (both rows updated).
  *   - euclidean: double GEMM tiles (direct differences for d <= 32) over
  *     pairs i < j, exact to double rounding.
- * Memory O(N D + N k + tile^2), never N x N.  The only threads are
- * OpenBLAS's inside the GEMM calls.
+ * Memory O(N D + N k + threads tile^2), never N x N.  Threads: as many as
+ * OpenBLAS is set to use (openblas_get_num_threads(), OPENBLAS_NUM_THREADS),
+ * each taking row blocks or tiles and calling single-threaded GEMMs (the
+ * OpenBLAS setting is put back afterwards); not reentrant across threads
+ * (the pruning switch and statistics below are process-wide).
  */
 #ifndef ANALYSIS_OOD_H
 #define ANALYSIS_OOD_H
