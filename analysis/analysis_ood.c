@@ -513,6 +513,26 @@ normalised_rows(const float *x, int64_t n, int64_t d, const int32_t *perm, const
 /* Threads of the pruned and symmetric passes (at most). */
 #define OOD_MAX_THREADS 16
 
+/*
+ * fn(args + i * size) for i < n, on n threads: the caller runs the first;
+ * one that cannot be started runs in the caller afterwards.
+ */
+static void
+run_threads(void *(*fn)(void *), void *args, size_t size, int n)
+{
+	pthread_t tid[OOD_MAX_THREADS];
+	int ok[OOD_MAX_THREADS] = { 0 }, i;
+
+	for (i = 1; i < n; i++)
+		ok[i] = !pthread_create(&tid[i], NULL, fn, (char *)args + i * size);
+	fn(args);
+	for (i = 1; i < n; i++)
+		if (ok[i])
+			pthread_join(tid[i], NULL);
+		else
+			fn((char *)args + i * size);
+}
+
 /* One thread of the symmetric pass. */
 typedef struct sym_worker {
 	knn_state *s;          /* heaps, updated under lock */
@@ -524,7 +544,6 @@ typedef struct sym_worker {
 	pthread_mutex_t *lock; /* serialises the heap updates */
 	float *sim;            /* t x t similarities */
 	double work;           /* similarities computed (2 per off-diagonal pair) */
-	pthread_t tid;         /* the thread, for all but the caller's worker */
 } sym_worker;
 
 static void *
@@ -550,22 +569,21 @@ sym_thread(void *arg)
 /*
  * All pairs i < j through symmetric float32 tiles, skipping tiles whose rows
  * are all finished (their bars are -inf, see run_pruned()).  The tiles are
- * shared by as many threads as OpenBLAS is set to use, each computing its
- * GEMMs single-threaded and updating the heaps under a lock.  Adds the
+ * shared by nth threads, each computing its GEMMs (OpenBLAS set to one
+ * thread by the caller) and updating the heaps under a lock.  Adds the
  * similarities computed to *work (2 per off-diagonal pair).
  */
 static int
-run_symmetric(knn_state *s, const float *xn, int64_t n, int64_t d, const uint8_t *fin, double *work)
+run_symmetric(knn_state *s, const float *xn, int64_t n, int64_t d, const uint8_t *fin, int nth, double *work)
 {
-	int64_t t = n < OOD_TILE ? n : OOD_TILE, nb = (n + t - 1) / t, b, i0, j0, np = 0, nw = 0, i, started;
+	int64_t t = n < OOD_TILE ? n : OOD_TILE, nb = (n + t - 1) / t, b, i0, j0, np = 0, nw = 0, i;
 	int64_t *pairs = malloc((size_t)(nb * (nb + 1)) * sizeof(*pairs));
 	uint8_t *allfin = calloc((size_t)nb, 1);
 	sym_worker w[OOD_MAX_THREADS];
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	atomic_llong next;
-	int err = 0, blas_th = openblas_get_num_threads(), nth = blas_th;
+	int err = 0;
 
-	nth = nth < 1 ? 1 : nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
 	if (!pairs || !allfin) {
 		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
 		goto out_free;
@@ -594,16 +612,7 @@ run_symmetric(knn_state *s, const float *xn, int64_t n, int64_t d, const uint8_t
 			goto out_free;
 		}
 	}
-	if (nw > 1)
-		openblas_set_num_threads(1);
-	for (started = 1; started < nw; started++)
-		if (pthread_create(&w[started].tid, NULL, sym_thread, &w[started]))
-			break; /* fewer threads: the others take its tiles */
-	sym_thread(&w[0]);
-	for (i = 1; i < started; i++)
-		pthread_join(w[i].tid, NULL);
-	if (nw > 1)
-		openblas_set_num_threads(blas_th);
+	run_threads(sym_thread, w, sizeof(*w), (int)nw);
 	for (i = 0; i < nw; i++)
 		*work += w[i].work;
 out_free:
@@ -643,8 +652,8 @@ out_free:
 #define OOD_KITER 5
 /* Slack added to every bound (double rounding is below 1e-12). */
 #define OOD_BOUND_MARGIN 1e-7
-/* Blocks measured before deciding that pruning does not pay. */
-#define OOD_PROBE 3
+/* Blocks measured (at least; one per thread) before deciding that pruning does not pay. */
+#define OOD_PROBE 2
 
 typedef struct prune_ctx {
 	int64_t c;      /* basis vectors */
@@ -988,7 +997,6 @@ typedef struct prune_worker {
 	uint8_t *tdone;        /* tiles done for the current block */
 	struct tile_ub *cand;  /* tiles still needed */
 	double work;           /* similarities computed */
-	pthread_t tid;         /* the thread, for all but the caller's worker */
 } prune_worker;
 
 static void
@@ -1148,76 +1156,69 @@ prune_thread(void *arg)
 }
 
 /*
- * Pruned pass over all row blocks.  A few probe blocks spread over the rows
- * go first; when they show that pruning skips too little, the probed rows
- * are finished and the rest goes through the symmetric pass.  Otherwise the
- * remaining blocks are shared by as many threads as OpenBLAS is set to use,
- * each calling single-threaded GEMMs (no lock-step between the threads of
- * one small GEMM, which a busy machine punishes).  *work receives the
- * similarities computed.
+ * Pruned pass over all row blocks on nth threads, each calling GEMMs with
+ * OpenBLAS set to one thread by the caller (no lock-step between the
+ * threads of one small GEMM, which a busy machine punishes).  A few probe
+ * blocks spread over the rows go first; when they show that pruning skips
+ * too little, the probed rows are finished and the rest goes through the
+ * symmetric pass.  *work receives the similarities computed.
  */
 static int
-run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx *p, double *work)
+run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx *p, int nth, double *work)
 {
-	int64_t nb = p->nblk, bo, rows = 0, i, m = 0, nw = 1;
+	int64_t nb = p->nblk, np = nth > OOD_PROBE ? nth : OOD_PROBE, rows = 0, i, m = 0, nw;
 	int64_t *order = malloc((size_t)nb * sizeof(*order));
 	uint8_t *fin = calloc((size_t)n, 1);
 	prune_worker w[OOD_MAX_THREADS];
 	atomic_llong next;
-	int err = 0, blas_th = openblas_get_num_threads(), nth = blas_th;
+	int err = 0;
 
-	nth = nth < 1 ? 1 : nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
-	if (!order || !fin || (err = prune_worker_init(&w[0], s, xn, d, p))) {
-		free(fin);
-		free(order);
-		return err ? err : vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	np = np < nb ? np : nb;
+	for (nw = 0; nw < nth && nw < nb; nw++)
+		if ((err = prune_worker_init(&w[nw], s, xn, d, p)))
+			goto out_free;
+	if (!order || !fin) {
+		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+		goto out_free;
 	}
 	/* probe blocks spread over the rows first, then the rest in order */
-	for (i = 0; i < nb && i < OOD_PROBE; i++)
-		order[m++] = (2 * i + 1) * nb / (2 * OOD_PROBE);
+	for (i = 0; i < np; i++)
+		order[m++] = (2 * i + 1) * nb / (2 * np);
 	for (i = 0; i < nb; i++) {
 		int64_t k, seen = 0;
 
-		for (k = 0; k < OOD_PROBE && k < nb; k++)
+		for (k = 0; k < np; k++)
 			seen |= order[k] == i;
 		if (!seen)
 			order[m++] = i;
 	}
-	for (bo = 0; bo < nb && bo < OOD_PROBE; bo++) {
-		prune_block(&w[0], order[bo]);
-		for (i = p->blk[order[bo]]; i < p->blk[order[bo] + 1]; i++)
-			fin[i] = 1;
-		rows += p->blk[order[bo] + 1] - p->blk[order[bo]];
+	for (i = 0; i < nw; i++) {
+		w[i].order = order;
+		w[i].next = &next;
+		w[i].end = np;
 	}
-	if (nb >= 4 * OOD_PROBE && w[0].work > 0.5 * (double)rows * (double)n) {
+	atomic_init(&next, 0);
+	run_threads(prune_thread, w, sizeof(*w), (int)(nw < np ? nw : np));
+	for (m = 0; m < np; m++) {
+		for (i = p->blk[order[m]]; i < p->blk[order[m] + 1]; i++)
+			fin[i] = 1;
+		rows += p->blk[order[m] + 1] - p->blk[order[m]];
+	}
+	for (i = 0; i < nw; i++)
+		*work += w[i].work;
+	if (nb >= 4 * np && *work > 0.5 * (double)rows * (double)n) {
 		/* pruning does not pay here: finish the probed rows, then all pairs */
 		for (i = 0; i < n; i++)
 			if (fin[i])
 				set_worst(s, i, -INFINITY);
-		*work = w[0].work;
-		err = run_symmetric(s, xn, n, d, fin, work);
+		err = run_symmetric(s, xn, n, d, fin, nth, work);
 		goto out_free;
 	}
-	atomic_init(&next, bo);
-	for (; nw < nth && nw < nb - bo; nw++)
-		if ((err = prune_worker_init(&w[nw], s, xn, d, p)))
-			goto out_free;
-	if (nw > 1)
-		openblas_set_num_threads(1);
-	for (i = 0; i < nw; i++) {
-		w[i].order = order;
+	*work = 0;
+	for (i = 0; i < nw; i++)
 		w[i].end = nb;
-		w[i].next = &next;
-	}
-	for (i = 1; i < nw; i++)
-		if (pthread_create(&w[i].tid, NULL, prune_thread, &w[i]))
-			break; /* fewer threads: the others take its blocks */
-	m = i;
-	prune_thread(&w[0]);
-	for (i = 1; i < m; i++)
-		pthread_join(w[i].tid, NULL);
-	if (nw > 1)
-		openblas_set_num_threads(blas_th);
+	atomic_init(&next, np);
+	run_threads(prune_thread, w, sizeof(*w), (int)nw);
 	for (i = 0; i < nw; i++)
 		*work += w[i].work;
 out_free:
@@ -1300,12 +1301,13 @@ keep_smallest(double *e, int32_t *m, int32_t cap, double v)
  * the exact nearest and only they are measured in double.  Otherwise all
  * candidates are measured in double; when the needed-th exact distance is
  * not below h - delta either, the row is searched again by brute force in
- * double.  The distances are summed in ascending order.  Returns the number
- * of brute-force rows, -1 when out of memory.
+ * double.  The distances are summed in ascending order.  Rows p0..p1-1 of
+ * the working order.  Returns the number of brute-force rows, -1 when out of
+ * memory.
  */
 static int64_t
 finish_cosine(const knn_state *s, const float *x, int64_t d, const double *inv, int64_t k, double delta,
-	      double *avg)
+	      double *avg, int64_t p0, int64_t p1)
 {
 	double *e = malloc((size_t)s->k * sizeof(*e)), *f = malloc((size_t)s->k * sizeof(*f));
 	int32_t *fi = malloc((size_t)s->k * sizeof(*fi));
@@ -1317,7 +1319,7 @@ finish_cosine(const knn_state *s, const float *x, int64_t d, const double *inv, 
 		free(e);
 		return -1;
 	}
-	for (p = 0; p < s->n; p++) {
+	for (p = p0; p < p1; p++) {
 		int64_t o = s->perm ? s->perm[p] : p, q;
 		int32_t need = s->need[p], cnt = s->cnt[p], m = 0, j, l;
 		/* some pair was left out: its float distance is at least the heap top */
@@ -1363,6 +1365,27 @@ finish_cosine(const knn_state *s, const float *x, int64_t d, const double *inv, 
 	free(f);
 	free(e);
 	return redo;
+}
+
+/* One thread of finish_cosine(). */
+struct finish_job {
+	const knn_state *s; /* heaps */
+	const float *x;     /* the caller's rows */
+	int64_t d, k;       /* width, neighbours */
+	const double *inv;  /* inverse norms */
+	double delta;       /* float32 error bound */
+	double *avg;        /* output, caller's order */
+	int64_t p0, p1;     /* working rows p0..p1-1 */
+	int64_t redo;       /* brute-force rows, -1: out of memory */
+};
+
+static void *
+finish_thread(void *arg)
+{
+	struct finish_job *j = arg;
+
+	j->redo = finish_cosine(j->s, j->x, j->d, j->inv, j->k, j->delta, j->avg, j->p0, j->p1);
+	return NULL;
 }
 
 static int
@@ -1411,12 +1434,16 @@ cosine_avg(const float *x, int64_t n, int64_t d, int64_t k, double *avg)
 	prune_ctx pc;
 	knn_state s;
 	float *xn = NULL;
-	int prune = ood_pruning && n >= OOD_PRUNE_MIN, err;
-	int64_t redo;
+	int prune = ood_pruning && n >= OOD_PRUNE_MIN, err, i, blas_th = openblas_get_num_threads(), nth = blas_th;
+	struct finish_job job[OOD_MAX_THREADS];
 
 	memset(&pc, 0, sizeof(pc));
 	if (!inv)
 		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	/* our threads share the work, each calling single-threaded GEMMs */
+	nth = nth < 1 ? 1 : nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
+	if (blas_th > 1)
+		openblas_set_num_threads(1);
 	inverse_norms(x, n, d, inv);
 	if (!(xn = normalised_rows(x, n, d, NULL, inv))) {
 		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
@@ -1426,21 +1453,27 @@ cosine_avg(const float *x, int64_t n, int64_t d, int64_t k, double *avg)
 		goto out_prune;
 	if ((err = knn_state_init(&s, x, n, d, k, OOD_EXTRA, pc.perm)))
 		goto out_prune;
-	err = prune ? run_pruned(&s, xn, n, d, &pc, &work) : run_symmetric(&s, xn, n, d, NULL, &work);
+	err = prune ? run_pruned(&s, xn, n, d, &pc, nth, &work) : run_symmetric(&s, xn, n, d, NULL, nth, &work);
 	free(xn);
 	xn = NULL;
 	if (err)
 		goto out_state;
 	ood_pruned = prune ? 1.0 - work / ((double)n * (double)n) : 0;
-	redo = finish_cosine(&s, x, d, inv, k, delta, avg);
-	if (redo < 0)
-		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
+	for (i = 0; i < nth; i++)
+		job[i] = (struct finish_job){ .s = &s, .x = x, .d = d, .k = k, .inv = inv, .delta = delta,
+					      .avg = avg, .p0 = n * i / nth, .p1 = n * (i + 1) / nth };
+	run_threads(finish_thread, job, sizeof(*job), nth);
+	for (i = 0; i < nth; i++)
+		if (job[i].redo < 0)
+			err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
 out_state:
 	knn_state_free(&s);
 out_prune:
 	prune_ctx_free(&pc);
 	free(xn);
 out_inv:
+	if (blas_th > 1)
+		openblas_set_num_threads(blas_th);
 	free(inv);
 	return err;
 }
