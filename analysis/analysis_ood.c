@@ -746,7 +746,7 @@ prune_ctx_init(prune_ctx *p, const float *xn, int64_t n, int64_t d, double eps)
 	int64_t nc = n / 128, c = 0, i, j, l, t, b;
 	float *cent = NULL, *qf = NULL, *af = NULL;
 	double *q = NULL, *cq = NULL, *best = NULL;
-	int32_t *lab = NULL;
+	int32_t *lab = NULL, *rank = NULL;
 	int64_t *start = NULL, *pos = NULL;
 	int err;
 
@@ -761,8 +761,9 @@ prune_ctx_init(prune_ctx *p, const float *xn, int64_t n, int64_t d, double eps)
 	lab = malloc((size_t)n * sizeof(*lab));
 	start = calloc((size_t)(nc + 2), sizeof(*start));
 	pos = malloc((size_t)(nc + 1) * sizeof(*pos));
+	rank = malloc((size_t)nc * sizeof(*rank));
 	p->perm = malloc((size_t)n * sizeof(*p->perm));
-	if (!cent || !q || !qf || !cq || !af || !best || !lab || !start || !pos || !p->perm) {
+	if (!cent || !q || !qf || !cq || !af || !best || !lab || !rank || !start || !pos || !p->perm) {
 		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
 		goto out_free;
 	}
@@ -822,12 +823,39 @@ prune_ctx_init(prune_ctx *p, const float *xn, int64_t n, int64_t d, double eps)
 			}
 		}
 	}
+	/*
+	 * Clusters in a chain of nearest centroids, so that the clusters one
+	 * row block needs tend to be adjacent: longer runs of tiles per GEMM.
+	 */
 	{
 		double med = analysis_median(best, n);
+		int64_t cur = 0, r;
 
+		for (j = 0; j < nc; j++)
+			rank[j] = -1;
+		for (r = 0; r < nc; r++) {
+			double bs = -INFINITY;
+			int64_t nx = -1;
+
+			rank[cur] = (int32_t)r;
+			for (j = 0; j < nc; j++) {
+				double dot = 0;
+
+				if (rank[j] >= 0)
+					continue;
+				for (l = 0; l < c; l++)
+					dot += cq[cur * nc + l] * cq[j * nc + l];
+				if (nx < 0 || dot > bs) {
+					bs = dot;
+					nx = j;
+				}
+			}
+			if (nx < 0)
+				break;
+			cur = nx;
+		}
 		for (i = 0; i < n; i++)
-			if (!(best[i] >= 0.5 * med))
-				lab[i] = (int32_t)nc;
+			lab[i] = best[i] >= 0.5 * med ? rank[lab[i]] : (int32_t)nc;
 	}
 	for (i = 0; i < n; i++)
 		start[lab[i] + 1]++;
@@ -909,6 +937,7 @@ prune_ctx_init(prune_ctx *p, const float *xn, int64_t n, int64_t d, double eps)
 	}
 	err = 0;
 out_free:
+	free(rank);
 	free(pos);
 	free(start);
 	free(lab);
