@@ -86,7 +86,8 @@ void analysis_ood_set_pruning(int on);
 /*
  * Share of the n x n similarities that the last cosine analysis_ood_scores()
  * call in this process did not compute (0 without pruning; symmetric tiles
- * count twice, as they serve both rows).
+ * count twice, as they serve both rows; negative when the pruning gave up
+ * after its probe blocks and their work was partly repeated).
  */
 double analysis_ood_pruned_fraction(void);
 
