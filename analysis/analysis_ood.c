@@ -648,8 +648,8 @@ out_free:
 #define OOD_COLS 1024
 /* Clusters (most), sample rows and iterations of the k-means. */
 #define OOD_KMAX 32
-#define OOD_KSAMPLE 2048
-#define OOD_KITER 5
+#define OOD_KSAMPLE 1024
+#define OOD_KITER 4
 /* Slack added to every bound (double rounding is below 1e-12). */
 #define OOD_BOUND_MARGIN 1e-7
 /* Blocks measured (at least; one per thread) before deciding that pruning does not pay. */
