@@ -16,13 +16,26 @@
  *     (cleanlab 2.4-2.5, what the original workflow ran).  Rows whose d is
  *     below 100 epsneg (cosine) or sqrt(100 eps) (euclidean) score 1.
  *   Lower score = more atypical.
- * The neighbours are found from GEMM tiles over row blocks (float32 sgemm on
- * the normalised rows for cosine; double for euclidean), each row keeping a
- * running top-k in a small max-heap; only pairs i < j are computed and both
- * rows are updated.  The k distances kept are then measured again in double,
- * so d matches sklearn's float64 distances to about 1e-9.  Memory
- * O(N D + N k + tile^2), never N x N.  The only threads are OpenBLAS's
- * inside the GEMM calls.
+ * The neighbours are exact (the same as a brute-force search in double):
+ *   - cosine: float32 sgemm similarities of the normalised rows choose k + 4
+ *     candidates per row (a running max-heap behind a vectorised threshold
+ *     check); the candidates are measured again in double and re-ranked.
+ *     A row is searched again by brute force in double whenever the float
+ *     error bound of the GEMM could have hidden a nearer row (rare: ties
+ *     within about d * 2^-24).  For n >= 512 the search is pruned: rows are
+ *     ordered by spherical k-means clusters and a row block skips a tile of
+ *     rows whose similarity upper bound (Cauchy-Schwarz in the basis of the
+ *     orthonormalised centroids, bounding boxes of the coefficients, margins
+ *     above every rounding) cannot beat any of its rows' current k-th best.
+ *     When a few probe blocks show pruning skips under half of the work,
+ *     the rest runs as symmetric tiles over pairs i < j (both rows updated).
+ *   - euclidean: double GEMM tiles (direct differences for d <= 32) over
+ *     pairs i < j, exact to double rounding.
+ * Memory O(N D + N k + threads tile^2), never N x N.  Threads: as many as
+ * OpenBLAS is set to use (openblas_get_num_threads(), OPENBLAS_NUM_THREADS),
+ * each taking row blocks or tiles and calling single-threaded GEMMs (the
+ * OpenBLAS setting is put back afterwards); not reentrant across threads
+ * (the pruning switch and statistics below are process-wide).
  */
 #ifndef ANALYSIS_OOD_H
 #define ANALYSIS_OOD_H
@@ -63,6 +76,20 @@ int analysis_parse_ood_scale(const char *s, int *out);
  */
 int analysis_ood_scores(const float *x, int64_t n, int64_t d, int k, int metric, int scale,
 			double *scores, double *avg_dist);
+
+/*
+ * Exact pruning of the cosine search (on by default; tests and benches turn
+ * it off to compare).  Process-wide, not thread-safe: set it before calling.
+ */
+void analysis_ood_set_pruning(int on);
+
+/*
+ * Share of the n x n similarities that the last cosine analysis_ood_scores()
+ * call in this process did not compute (0 without pruning; symmetric tiles
+ * count twice, as they serve both rows; negative when the pruning gave up
+ * after its probe blocks and their work was partly repeated).
+ */
+double analysis_ood_pruned_fraction(void);
 
 /* The median of n values as numpy computes it (mean of the middle two). */
 double analysis_median(const double *v, int64_t n);

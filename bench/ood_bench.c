@@ -6,6 +6,9 @@
  * Prints one line "vitviz n=.. d=.. k=.. seconds=.. peak_rss_mib=.." (the
  * best of REPEATS runs, default 3) and writes the scores as float32 when
  * SCORES_OUT is given.  Threads: whatever OPENBLAS_NUM_THREADS says.
+ * OOD_PRUNING=0 in the environment turns the exact pruning off; the line
+ * also tells the share of similarities pruning skipped.  OOD_AVG_OUT=FILE
+ * writes the mean neighbour distances of the last run too (raw float64).
  */
 #include "analysis/analysis_ood.h"
 #include "common/vv_error.h"
@@ -20,7 +23,7 @@ int
 main(int argc, char **argv)
 {
 	vv_array *x = NULL;
-	double *sc, best = 1e30;
+	double *sc, *avg, best = 1e30;
 	float *out;
 	struct rusage ru;
 	int64_t n, d, i;
@@ -37,13 +40,16 @@ main(int argc, char **argv)
 	n = x->shape[0];
 	d = x->shape[1];
 	sc = malloc((size_t)n * sizeof(*sc));
+	avg = malloc((size_t)n * sizeof(*avg));
 	out = malloc((size_t)n * sizeof(*out));
-	if (!sc || !out)
+	if (!sc || !avg || !out)
 		return 1;
+	if (getenv("OOD_PRUNING"))
+		analysis_ood_set_pruning(atoi(getenv("OOD_PRUNING")));
 	for (r = 0; r < (reps > 0 ? reps : 1); r++) {
 		double t0 = vv_now(), t;
 
-		if (analysis_ood_scores(x->data, n, d, 0, ANALYSIS_METRIC_AUTO, ANALYSIS_OOD_MEDIAN, sc, NULL)) {
+		if (analysis_ood_scores(x->data, n, d, 0, ANALYSIS_METRIC_AUTO, ANALYSIS_OOD_MEDIAN, sc, avg)) {
 			fprintf(stderr, "ood_bench: %s\n", vv_errmsg());
 			return 1;
 		}
@@ -51,8 +57,9 @@ main(int argc, char **argv)
 		best = t < best ? t : best;
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("vitviz n=%lld d=%lld k=%lld seconds=%.4f peak_rss_mib=%.1f\n", (long long)n, (long long)d,
-	       (long long)analysis_ood_k(n, 0), best, ru.ru_maxrss / 1024.0);
+	printf("vitviz n=%lld d=%lld k=%lld seconds=%.4f peak_rss_mib=%.1f pruned=%.3f\n", (long long)n,
+	       (long long)d, (long long)analysis_ood_k(n, 0), best, ru.ru_maxrss / 1024.0,
+	       analysis_ood_pruned_fraction());
 	if (argc > 2) {
 		int64_t shape[1] = { n };
 
@@ -63,7 +70,16 @@ main(int argc, char **argv)
 			return 4;
 		}
 	}
+	if (getenv("OOD_AVG_OUT")) {
+		FILE *fp = fopen(getenv("OOD_AVG_OUT"), "wb");
+
+		if (!fp || fwrite(avg, sizeof(*avg), (size_t)n, fp) != (size_t)n || fclose(fp)) {
+			fprintf(stderr, "ood_bench: cannot write %s\n", getenv("OOD_AVG_OUT"));
+			return 4;
+		}
+	}
 	free(out);
+	free(avg);
 	free(sc);
 	vv_array_free(&x);
 	return 0;

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reference timing for bench/ood.sh: cleanlab-style kNN outlier scores in Python.
 
-    /usr/bin/python3 bench/ood_bench.py gen X.npy [N] [D]     # clustered float32 data
+    /usr/bin/python3 bench/ood_bench.py gen X.npy [N] [D] [KIND]  # float32 data, KIND clustered (default) or gaussian
     /usr/bin/python3 bench/ood_bench.py run X.npy [C_SCORES.npy] [REPEATS]
 
 `run` times sklearn NearestNeighbors(n_neighbors=k+1, metric="cosine").fit(X)
@@ -21,8 +21,11 @@ def rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def gen(path, n=10000, d=768):
+def gen(path, n=10000, d=768, kind="clustered"):
     rng = np.random.default_rng(7)
+    if kind == "gaussian":  # no cluster structure at all: the worst case for pruning
+        np.save(path, rng.normal(size=(n, d)).astype(np.float32))
+        return
     centers = rng.normal(size=(10, d)).astype(np.float32)
     lab = rng.integers(0, 10, size=n)
     x = centers[lab] + rng.normal(size=(n, d)).astype(np.float32) * 0.8
@@ -64,6 +67,6 @@ def run(path, c_scores=None, reps=3):
 
 if __name__ == "__main__":
     if sys.argv[1] == "gen":
-        gen(sys.argv[2], *(int(v) for v in sys.argv[3:5]))
+        gen(sys.argv[2], *(int(v) for v in sys.argv[3:5]), *sys.argv[5:6])
     else:
         run(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None, int(sys.argv[4]) if len(sys.argv) > 4 else 3)
