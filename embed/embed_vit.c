@@ -1,5 +1,6 @@
 /* embed_vit.c - ViT weights layout and forward pass (OpenBLAS). */
 #include "embed/embed_vit.h"
+#include "embed/embed_kernels.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
 
@@ -597,33 +598,12 @@ ensure_scratch(embed_vit *m, int batch)
 	return 0;
 }
 
-/* y = LayerNorm(x) row by row (two-pass mean/variance in double). */
+/* y = LayerNorm(x) row by row (embed_kernels.h). */
 static void
 layernorm(const float *x, size_t xstride, float *y, size_t ystride, size_t rows, int d,
 	  const float *g, const float *b, double eps)
 {
-	size_t r;
-	int i;
-
-	for (r = 0; r < rows; r++) {
-		const float *xr = x + r * xstride;
-		float *yr = y + r * ystride;
-		double s = 0, v = 0, mean;
-		float fm, rs;
-
-		for (i = 0; i < d; i++)
-			s += xr[i];
-		mean = s / d;
-		for (i = 0; i < d; i++) {
-			double t = xr[i] - mean;
-
-			v += t * t;
-		}
-		fm = (float)mean;
-		rs = (float)(1.0 / sqrt(v / d + eps));
-		for (i = 0; i < d; i++)
-			yr[i] = (xr[i] - fm) * rs * g[i] + b[i];
-	}
+	embed_kernels_layernorm(x, xstride, y, ystride, rows, d, g, b, eps);
 }
 
 /* out[rows, n] = in[rows, k] W^T (W [n, k]) + beta * out */
@@ -637,70 +617,33 @@ linear(const float *in, size_t rows, int k, const float *w, int n, float beta, f
 static void
 add_bias(float *y, size_t rows, int n, const float *b)
 {
-	size_t r;
-	int i;
-
-	for (r = 0; r < rows; r++, y += n)
-		for (i = 0; i < n; i++)
-			y[i] += b[i];
+	embed_kernels_add_bias(y, rows, n, b);
 }
 
 static void
 bias_gelu(float *y, size_t rows, int n, const float *b, int act)
 {
+	const float k = 0.7978845608028654f; /* sqrt(2/pi) */
 	size_t r;
 	int i;
 
-	for (r = 0; r < rows; r++, y += n) {
-		if (act == EMBED_ACT_GELU) {
-			for (i = 0; i < n; i++) {
-				float v = y[i] + b[i];
-
-				y[i] = 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2));
-			}
-		} else {
-			const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-
-			for (i = 0; i < n; i++) {
-				float v = y[i] + b[i];
-
-				y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-			}
-		}
+	if (act == EMBED_ACT_GELU) {
+		embed_kernels_bias_gelu(y, rows, n, b);
+		return;
 	}
+	for (r = 0; r < rows; r++, y += n)
+		for (i = 0; i < n; i++) {
+			float v = y[i] + b[i];
+
+			y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+		}
 }
 
 /* x += scale * (y + b), scale per column or NULL. */
 static void
 residual_add(float *x, const float *y, size_t rows, int d, const float *b, const float *scale)
 {
-	size_t r;
-	int i;
-
-	for (r = 0; r < rows; r++, x += d, y += d)
-		for (i = 0; i < d; i++)
-			x[i] += scale ? scale[i] * (y[i] + b[i]) : y[i] + b[i];
-}
-
-static void
-softmax_rows(float *a, int rows, int n)
-{
-	int r, i;
-
-	for (r = 0; r < rows; r++, a += n) {
-		float mx = a[0], s = 0;
-
-		for (i = 1; i < n; i++)
-			if (a[i] > mx)
-				mx = a[i];
-		for (i = 0; i < n; i++) {
-			a[i] = expf(a[i] - mx);
-			s += a[i];
-		}
-		s = 1.0f / s;
-		for (i = 0; i < n; i++)
-			a[i] *= s;
-	}
+	embed_kernels_residual(x, y, rows, d, b, scale);
 }
 
 /* Patch embedding, class/distillation tokens and position embeddings into m->x. */
@@ -766,7 +709,7 @@ attention(embed_vit *m, int batch)
 
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, hd, alpha,
 				    q, ld, k, ld, 0.0f, m->att, t);
-			softmax_rows(m->att, t, t);
+			embed_kernels_softmax(m->att, (size_t)t, t, (size_t)t);
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t, 1.0f,
 				    m->att, t, v, ld, 0.0f, ctx, d);
 		}
