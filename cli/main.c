@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "common/vv_error.h"
 #include "embed/embed_blas.h"
+#include "embed/embed_kernels.h"
 #include "common/vv_log.h"
 
 #include <stdio.h>
@@ -66,7 +67,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return VV_EXIT_USAGE;
 	}
-	vv_debug("BLAS: %s", embed_blas_describe());
+	vv_debug("BLAS: %s; element-wise kernels: %s", embed_blas_describe(),
+		 embed_kernels_name(embed_kernels_level()));
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[a], commands[i].name))
 			return commands[i].fn(argc - a, argv + a);
