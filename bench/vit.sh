@@ -38,7 +38,8 @@ echo "## ViT forward pass (vitviz vs PyTorch 1.13)"
 echo
 echo "224x224, random weights (same safetensors both sides), batch $B, $TH threads, CLS embedding;"
 echo "best of $REP passes after a warm-up, best of $ROUNDS interleaved rounds (range in brackets)."
-echo "sgemm peak measured now at M=$((B * 197)), N x K = ViT-B/16 Linear shapes: **$P GFLOP/s** ($kern kernels, $TH threads);"
+echo "sgemm peak measured now at M=$((B * 197)), N x K = ViT-B/16 Linear shapes: **$P GFLOP/s** ($kern kernels, $TH threads;"
+echo "the better of one sgemm on OpenBLAS threads, $(field "$peak" blas_gflops), and $TH single-threaded sgemms on M/$TH rows each, $(field "$peak" split_gflops));"
 echo "same with 1 thread: $(field "$p1" gflops) GFLOP/s; with \`OPENBLAS_CORETYPE=Haswell\` ($TH threads): $(field "$hw" gflops) GFLOP/s."
 echo
 echo "| model | vitviz img/s | PyTorch img/s | speed-up | vitviz GFLOP/s | % of sgemm peak (same round) | max abs diff | RSS MiB: baseline / load peak / run peak | weights + 2 x activations MiB |"
