@@ -8,7 +8,8 @@
  * chosen on first use.  The vector exp and erf stay within 1e-6 of libm
  * (relative for exp, absolute for erf; tests/test_kernels.c): exp by
  * range reduction to [-ln2/2, ln2/2] and a degree-6 polynomial, erf by
- * Abramowitz-Stegun 7.1.26 (error 1.5e-7) on that exp.  NaN propagates,
+ * Abramowitz-Stegun 7.1.26 (error 1.5e-7) on that exp; measured here: exp
+ * 1.2e-7 relative, erf 7e-7 absolute (AVX-512), 5e-7 (AVX2).  NaN propagates,
  * exp(-inf) = 0, exp(+inf) = inf, erf(+-inf) = +-1.
  */
 #ifndef EMBED_KERNELS_H
@@ -63,5 +64,13 @@ void embed_kernels_softmax(float *a, size_t rows, int n, size_t lda);
  */
 void embed_kernels_layernorm(const float *x, size_t xs, float *y, size_t ys, size_t rows,
 			     int d, const float *g, const float *b, double eps);
+
+/*
+ * x[r][i] += xb[i] in place (xb NULL: x unchanged), then y = LayerNorm(x)
+ * as embed_kernels_layernorm(); y must not overlap x.  Fuses a pending
+ * residual bias into the next LayerNorm's passes.
+ */
+void embed_kernels_bias_layernorm(float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
+				  const float *xb, const float *g, const float *b, double eps);
 
 #endif

@@ -9,7 +9,8 @@
  * MUL, DIV, MAX, MIN, FMA (a * b + c), ROUND (to nearest), POW2I (2^n for
  * an integral-valued float vector n in [-64, 64]), SEL_LT(a, b, x, y)
  * (x where a < b, else y), SEL_NAN(a, x, y) (x where a is NaN, else y),
- * ABS, COPYSIGN(mag, sgn), HSUM (lanes summed in double), HMAX.
+ * ABS, COPYSIGN(mag, sgn), HSUM (lanes summed in double), HMAX, RCP (1 / v
+ * for v >= 1 or inf, to float precision).
  */
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -44,8 +45,8 @@ FN(vexp)(VF x)
 ATTR inline VF
 FN(verf)(VF x)
 {
-	VF ax = ABS(x);
-	VF t = DIV(SET1(1.0f), FMA(ax, SET1(0.3275911f), SET1(1.0f)));
+	VF ax = MIN(ABS(x), SET1(1e4f)); /* erf = +-1 there; keeps RCP finite (NaN: below) */
+	VF t = RCP(FMA(ax, SET1(0.3275911f), SET1(1.0f)));
 	VF p = SET1(1.061405429f), y;
 
 	p = FMA(p, t, SET1(-1.453152027f));
@@ -198,6 +199,56 @@ FN(k_layernorm)(const float *x, size_t xs, float *y, size_t ys, size_t rows, int
 			acc = FMA(t, t, acc);
 		}
 		/* the tail (i < d) is added in double below */
+		var = HSUM(acc);
+		for (int j = i; j < d; j++) {
+			double u = (double)x[j] - (double)(float)mean;
+
+			var += u * u;
+		}
+		var /= d;
+		rs = SET1((float)(1.0 / sqrt(var + eps)));
+		for (i = 0; i + W <= d; i += W)
+			ST(y + i, FMA(MUL(SUB(LD(x + i), m), rs), LD(g + i), LD(b + i)));
+		if (i < d) {
+			int k = d - i;
+
+			STM(y + i, k, FMA(MUL(SUB(LDM(x + i, k), m), rs), LDM(g + i, k), LDM(b + i, k)));
+		}
+	}
+}
+
+/* x += xb row by row, then y = LayerNorm(x): one pass less than the two apart */
+ATTR void
+FN(k_bias_layernorm)(float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
+		     const float *xb, const float *g, const float *b, double eps)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, x += xs, y += ys) {
+		VF acc = SET1(0.0f), m, rs;
+		double mean, var;
+
+		for (i = 0; i + W <= d; i += W) {
+			VF v = ADD(LD(x + i), LD(xb + i));
+
+			ST(x + i, v);
+			acc = ADD(acc, v);
+		}
+		if (i < d) {
+			VF v = ADD(LDM(x + i, d - i), LDM(xb + i, d - i));
+
+			STM(x + i, d - i, v);
+			acc = ADD(acc, v);
+		}
+		mean = HSUM(acc) / d;
+		m = SET1((float)mean);
+		acc = SET1(0.0f);
+		for (i = 0; i + W <= d; i += W) {
+			VF t = SUB(LD(x + i), m);
+
+			acc = FMA(t, t, acc);
+		}
 		var = HSUM(acc);
 		for (int j = i; j < d; j++) {
 			double u = (double)x[j] - (double)(float)mean;

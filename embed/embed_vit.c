@@ -648,6 +648,16 @@ add_bias(float *y, size_t rows, int n, const float *b)
 	embed_kernels_add_bias(y, rows, n, b);
 }
 
+/* Every one of `rows` rows of n = b (the bias, before a beta = 1 GEMM). */
+static void
+fill_rows(float *y, size_t rows, int n, const float *b)
+{
+	size_t r;
+
+	for (r = 0; r < rows; r++, y += n)
+		memcpy(y, b, (size_t)n * sizeof(float));
+}
+
 static void
 bias_gelu(float *y, size_t rows, int n, const float *b, int act)
 {
@@ -843,6 +853,7 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 {
 	const int d = m->cfg.hidden, mi = m->cfg.intermediate, pre = m->cfg.prefix_tokens;
 	const double eps = m->cfg.ln_eps;
+	const float *pend = NULL;
 	size_t rows;
 	int l, b, i, t;
 
@@ -854,31 +865,38 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 		const float *ls1 = (m->has_ls[l] & 1) ? LW(EMBED_W_LS1) : NULL;
 		const float *ls2 = (m->has_ls[l] & 2) ? LW(EMBED_W_LS2) : NULL;
 
-		/* attention block */
-		layernorm(ws->x, d, ws->y, d, rows, d, LW(EMBED_W_LN1_W), LW(EMBED_W_LN1_B), eps);
-		linear(ws->y, rows, d, LW(EMBED_W_QKV_W), 3 * d, 0.0f, ws->qkv);
-		add_bias(ws->qkv, rows, 3 * d, LW(EMBED_W_QKV_B));
+		/* attention block; `pend`: the residual's bias, added by the next
+		 * LayerNorm's first pass */
+		embed_kernels_bias_layernorm(ws->x, d, ws->y, d, rows, d, pend, LW(EMBED_W_LN1_W),
+					     LW(EMBED_W_LN1_B), eps);
+		fill_rows(ws->qkv, rows, 3 * d, LW(EMBED_W_QKV_B));
+		linear(ws->y, rows, d, LW(EMBED_W_QKV_W), 3 * d, 1.0f, ws->qkv);
 		attention(m, ws, batch);
+		pend = NULL;
 		if (ls1) {
 			linear(ws->y, rows, d, LW(EMBED_W_PROJ_W), d, 0.0f, ws->qkv);
 			residual_add(ws->x, ws->qkv, rows, d, LW(EMBED_W_PROJ_B), ls1);
 		} else {
 			linear(ws->y, rows, d, LW(EMBED_W_PROJ_W), d, 1.0f, ws->x);
-			add_bias(ws->x, rows, d, LW(EMBED_W_PROJ_B));
+			pend = LW(EMBED_W_PROJ_B);
 		}
 		/* MLP block */
-		layernorm(ws->x, d, ws->y, d, rows, d, LW(EMBED_W_LN2_W), LW(EMBED_W_LN2_B), eps);
+		embed_kernels_bias_layernorm(ws->x, d, ws->y, d, rows, d, pend, LW(EMBED_W_LN2_W),
+					     LW(EMBED_W_LN2_B), eps);
 		linear(ws->y, rows, d, LW(EMBED_W_FC1_W), mi, 0.0f, ws->h);
 		bias_gelu(ws->h, rows, mi, LW(EMBED_W_FC1_B), m->cfg.act);
+		pend = NULL;
 		if (ls2) {
 			linear(ws->h, rows, mi, LW(EMBED_W_FC2_W), d, 0.0f, ws->qkv);
 			residual_add(ws->x, ws->qkv, rows, d, LW(EMBED_W_FC2_B), ls2);
 		} else {
 			linear(ws->h, rows, mi, LW(EMBED_W_FC2_W), d, 1.0f, ws->x);
-			add_bias(ws->x, rows, d, LW(EMBED_W_FC2_B));
+			pend = LW(EMBED_W_FC2_B);
 		}
 #undef LW
 	}
+	if (pend)
+		add_bias(ws->x, rows, d, pend);
 	if (needs_timm_head(m, pool))
 		return timm_head(m, ws, batch, pool, emb, logits);
 	/* final LayerNorm: CLS rows always (logits), every row for mean pooling */

@@ -3,7 +3,7 @@
  * run (generic C, AVX2+FMA, AVX-512) against libm / double references:
  * exp within 1e-6 relative (dense over [-100, 100] and the extremes, NaN,
  * +-inf), erf and GELU within 1e-6 absolute (dense over [-12, 12]),
- * softmax, LayerNorm, bias and residual over odd sizes with the floats past
+ * softmax, LayerNorm (also with a bias added first), bias and residual over odd sizes with the floats past
  * each row left untouched.
  */
 #include <setjmp.h>
@@ -222,6 +222,32 @@ rows_level(int l)
 			}
 			for (i = n; i < ld; i++)
 				assert_true(y[r * ld + i] == CANARY);
+		}
+		/* bias + LayerNorm: x += g (as the bias) in place, y = LN(x) */
+		memcpy(a, o, rows * ld * sizeof(float));
+		for (r = 0; r < rows * ld; r++)
+			y[r] = CANARY;
+		embed_kernels_bias_layernorm(a, ld, y, ld, rows, n, g, g, b, 1e-6);
+		for (r = 0; r < rows; r++) {
+			double m = 0, v = 0;
+
+			for (i = 0; i < n; i++) {
+				assert_true(a[r * ld + i] == o[r * ld + i] + g[i]);
+				m += a[r * ld + i];
+			}
+			m /= n;
+			for (i = 0; i < n; i++)
+				v += (a[r * ld + i] - m) * (a[r * ld + i] - m);
+			v /= n;
+			for (i = 0; i < n; i++) {
+				double ref = (a[r * ld + i] - m) / sqrt(v + 1e-6) * g[i] + b[i];
+
+				if (fabs(y[r * ld + i] - ref) > 1e-5)
+					fail_msg("%s bias_layernorm n=%d: %g vs %g", embed_kernels_name(l),
+						 n, y[r * ld + i], ref);
+			}
+			for (i = n; i < ld; i++)
+				assert_true(a[r * ld + i] == CANARY && y[r * ld + i] == CANARY);
 		}
 		/* bias and residual: rows of exactly n, one canary after the last */
 		memcpy(a, o, rows * ld * sizeof(float));
