@@ -72,5 +72,5 @@ for m in vit_b16 vit_ti16; do
 done
 echo
 echo "Targets: ViT-B/16 >= 1.3x PyTorch and >= 80% of the sgemm peak; ViT-Ti/16 >= 3x PyTorch;"
-echo "run peak RSS - baseline <= weights + 2 x one batch's activations (the forward pass's scratch)."
+echo "peak RSS (while loading and while running) - baseline <= weights + 2 x one batch's activations (the forward pass's scratch)."
 echo "PyTorch peak RSS for comparison: $(field "$T" peak_rss_mib) MiB (ViT-Ti/16 run, after imports $(field "$T" baseline_rss_mib) MiB)."

@@ -86,7 +86,7 @@ main(int argc, char **argv)
 	snprintf(path, sizeof(path), "%s/model.safetensors", argv[1]);
 	if ((err = embed_tensors_alloc(&t)) || (err = embed_safetensors_load(path, t)))
 		goto fail;
-	if ((err = embed_vit_build(cfg, t, &embed_vit_naming_timm, path, &m)))
+	if ((err = embed_vit_build_consume(cfg, t, &embed_vit_naming_timm, path, &m)))
 		goto fail;
 	embed_tensors_free(&t);
 	load_mib = vm_hwm_mib();

@@ -259,10 +259,13 @@ layer_of(const char *name, const char *prefix, const char *layer_fmt)
 	return strncmp(p, tail, strlen(tail)) ? -1 : v;
 }
 
-/* Fill one slot (or part) from tensor `name`; `used` marks consumed tensors. */
+/*
+ * Fill one slot (or part) from tensor `name`; `used` marks consumed tensors;
+ * `consume`: free the tensor's data once copied.
+ */
 static int
 load_entry(embed_vit *m, const embed_tensors *t, const embed_vit_name *e, const char *name,
-	   float *dst, const char *source, unsigned char *used)
+	   float *dst, const char *source, unsigned char *used, int consume)
 {
 	const embed_tensor *x = embed_tensors_find(t, name);
 	int64_t want[4];
@@ -285,8 +288,15 @@ load_entry(embed_vit *m, const embed_tensors *t, const embed_vit_name *e, const 
 	n = (size_t)embed_tensor_numel(x);
 	if (e->part >= 0)
 		dst += (size_t)e->part * n;
+	if (!x->data)
+		return vv_error(VV_EINVAL, "%s: tensor %s is used twice", source, name);
 	memcpy(dst, x->data, n * sizeof(float));
 	used[x - t->v] = 1;
+	if (consume) {
+		/* the caller gave us t (embed_vit_build_consume) */
+		free(((embed_tensor *)x)->data);
+		((embed_tensor *)x)->data = NULL;
+	}
 	return 0;
 }
 
@@ -443,9 +453,9 @@ check_final_norm(const embed_vit *m, const embed_vit_naming *nm, const char *pre
 	return 0;
 }
 
-int
-embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
-		const embed_vit_naming *nm, const char *source, embed_vit **pm)
+static int
+build(const embed_vit_config *c, const embed_tensors *t, const embed_vit_naming *nm,
+      const char *source, embed_vit **pm, int consume)
 {
 	embed_vit *m;
 	unsigned char *used = NULL;
@@ -497,7 +507,8 @@ embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
 				continue;
 			if (!per_layer && !slot_numel(m, e->slot))
 				continue; /* head_dist without a distillation token */
-			err = load_entry(m, t, e, name, slot_ptr(m, e->slot, l), source, used);
+			err = load_entry(m, t, e, name, slot_ptr(m, e->slot, l), source, used,
+					 consume);
 			if (err)
 				goto out_free;
 			if (!per_layer)
@@ -519,6 +530,20 @@ out_free:
 	free(used);
 	embed_vit_free(&m);
 	return err;
+}
+
+int
+embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
+		const embed_vit_naming *nm, const char *source, embed_vit **pm)
+{
+	return build(c, t, nm, source, pm, 0);
+}
+
+int
+embed_vit_build_consume(const embed_vit_config *c, embed_tensors *t,
+			const embed_vit_naming *nm, const char *source, embed_vit **pm)
+{
+	return build(c, t, nm, source, pm, 1);
 }
 
 int

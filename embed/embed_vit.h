@@ -146,6 +146,16 @@ typedef struct embed_vit embed_vit;
 int embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
 		    const embed_vit_naming *nm, const char *source, embed_vit **pm);
 
+/*
+ * embed_vit_build(), freeing each tensor's data (data set to NULL) as soon
+ * as it is copied into the model, so that the weights are held about once,
+ * not twice, at the peak.  On success and on failure `t` keeps its names
+ * and shapes and must still be freed by the caller; its data is gone
+ * (partly on failure).
+ */
+int embed_vit_build_consume(const embed_vit_config *c, embed_tensors *t,
+			    const embed_vit_naming *nm, const char *source, embed_vit **pm);
+
 /* Classifier outputs, 0 without a head. */
 int embed_vit_num_labels(const embed_vit *m);
 

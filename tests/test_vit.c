@@ -5,7 +5,8 @@
  * within 1e-4 max abs for F32, F16, BF16 and sharded checkpoints, a
  * ViTModel-keys checkpoint without a head, and a variant config (tanh GELU,
  * no qkv bias, eps 1e-6).
- * Also: the batch split over worker threads changes no result.
+ * Also: the batch split over worker threads changes no result, and
+ * embed_vit_build_consume() builds the same model.
  * (Speed is measured by bench/vit.sh, not here.)
  */
 #include <setjmp.h>
@@ -294,7 +295,7 @@ test_batch_split(void **state)
 {
 	embed_vit_config c;
 	embed_tensors *t;
-	embed_vit *m = NULL;
+	embed_vit *m = NULL, *mc = NULL;
 	enum { B = 5 };
 	const int D = 64, L = 10;
 	float *px, emb[B * 64], logits[B * 10], e1[64], l1[10];
@@ -311,6 +312,10 @@ test_batch_split(void **state)
 	c.patch = 8;
 	t = random_hf_weights(&c);
 	assert_int_equal(embed_vit_build(&c, t, &embed_vit_naming_hf, "random", &m), 0);
+	/* the consuming build frees every tensor's data and gives the same model */
+	assert_int_equal(embed_vit_build_consume(&c, t, &embed_vit_naming_hf, "random", &mc), 0);
+	for (i = 0; i < t->n; i++)
+		assert_null(t->v[i].data);
 	embed_tensors_free(&t);
 	assert_int_equal(embed_vit_num_labels(m), L);
 	img = (size_t)3 * 32 * 32;
@@ -318,6 +323,12 @@ test_batch_split(void **state)
 	assert_non_null(px);
 	for (i = 0; i < B * img; i++)
 		px[i] = frand();
+	openblas_set_num_threads(1);
+	assert_int_equal(embed_vit_forward(m, px, 1, EMBED_POOL_CLS, emb, logits), 0);
+	assert_int_equal(embed_vit_forward(mc, px, 1, EMBED_POOL_CLS, e1, l1), 0);
+	assert_memory_equal(emb, e1, D * sizeof(float));
+	assert_memory_equal(logits, l1, L * sizeof(float));
+	embed_vit_free(&mc);
 	for (pool = EMBED_POOL_CLS; pool <= EMBED_POOL_MEAN; pool++) {
 		openblas_set_num_threads(3);
 		assert_int_equal(embed_vit_forward(m, px, B, pool, emb, logits), 0);
