@@ -1,9 +1,10 @@
 /* main.c - the vitviz command: global options and subcommand dispatch. */
 #include "cli/cli.h"
 #include "common/vv_error.h"
+#include "embed/embed_blas.h"
+#include "embed/embed_kernels.h"
 #include "common/vv_log.h"
 
-#include <cblas.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,11 +44,12 @@ main(int argc, char **argv)
 	size_t i;
 	int a = 1;
 
+	/* first: may re-exec with the AVX-512 kernels (see embed_blas.h) */
+	embed_blas_select_kernels(argc, argv);
 	/* global flags before the command */
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--version")) {
-			printf("vitviz %s (OpenBLAS %s, kernels %s)\n", VITVIZ_VERSION,
-			       openblas_get_config(), openblas_get_corename());
+			printf("vitviz %s (%s)\n", VITVIZ_VERSION, embed_blas_describe());
 			return VV_EXIT_OK;
 		} else if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
 			usage(stdout);
@@ -65,6 +67,8 @@ main(int argc, char **argv)
 		usage(stderr);
 		return VV_EXIT_USAGE;
 	}
+	vv_debug("BLAS: %s; element-wise kernels: %s", embed_blas_describe(),
+		 embed_kernels_name(embed_kernels_level()));
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[a], commands[i].name))
 			return commands[i].fn(argc - a, argv + a);

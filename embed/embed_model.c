@@ -57,7 +57,7 @@ open_timm(const embed_ckpt *ck, embed_model *m)
 	err = embed_timm_config(ck, e, t, &m->cfg, &m->pp);
 	if (err)
 		goto out_free;
-	err = embed_vit_build(m->cfg, t, &embed_vit_naming_timm, ck->weights, &m->vit);
+	err = embed_vit_build_consume(m->cfg, t, &embed_vit_naming_timm, ck->weights, &m->vit);
 	if (err) {
 		/* name the architecture the shapes were expected from */
 		snprintf(msg, sizeof(msg), "%s", vv_errmsg());
@@ -125,7 +125,7 @@ embed_model_open(const embed_ckpt *ck, embed_model **pm)
 	err = embed_ckpt_load_tensors(ck, &t);
 	if (err)
 		goto out_free;
-	err = embed_vit_build(m->cfg, t, &embed_vit_naming_hf, ck->weights, &m->vit);
+	err = embed_vit_build_consume(m->cfg, t, &embed_vit_naming_hf, ck->weights, &m->vit);
 	embed_tensors_free(&t);
 	if (err)
 		goto out_free;

@@ -234,10 +234,34 @@ convert(const char *name, const st_entry *e, const unsigned char *src, float **o
 	return 0;
 }
 
-/* Parse a mapped file; non-float tensors go to `skip` (data NULL) if given. */
+/*
+ * Drop the whole pages inside [p, p + n) of a read-only private file
+ * mapping from the resident set (a later read would fault them in from the
+ * file again): the converted copy is all the caller keeps, so the peak
+ * memory of a load is about one copy of the weights, not two.
+ */
+static void
+drop_pages(const unsigned char *p, size_t n)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p, b = a + n;
+
+	if (ps <= 0)
+		return;
+	a = (a + (uintptr_t)ps - 1) & ~((uintptr_t)ps - 1);
+	b &= ~((uintptr_t)ps - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+/*
+ * Parse a file held at `buf`; non-float tensors go to `skip` (data NULL) if
+ * given.  `mapped`: buf is a read-only private mapping of the file, whose
+ * pages may be dropped once converted (never for a caller's buffer).
+ */
 static int
 st_parse(const char *name, const unsigned char *buf, size_t len, embed_tensors *t,
-	 embed_tensors *skip)
+	 embed_tensors *skip, int mapped)
 {
 	uint64_t hlen, data_len, pos;
 	const unsigned char *hdr, *data;
@@ -343,6 +367,8 @@ st_parse(const char *name, const unsigned char *buf, size_t len, embed_tensors *
 			vv_error_prefix("%s", name);
 			goto out_free_ents;
 		}
+		if (mapped)
+			drop_pages(data + ents[i].begin, (size_t)(ents[i].end - ents[i].begin));
 	}
 	if (skipped)
 		vv_debug("%s: skipped %d non-float tensors", name, skipped);
@@ -357,7 +383,7 @@ int
 embed_safetensors_parse(const char *name, const unsigned char *buf, size_t len,
 			embed_tensors *t)
 {
-	return st_parse(name, buf, len, t, NULL);
+	return st_parse(name, buf, len, t, NULL, 0);
 }
 
 static int
@@ -392,7 +418,7 @@ st_load(const char *path, embed_tensors *t, embed_tensors *skip)
 	if (map == MAP_FAILED)
 		return vv_error(VV_EIO, "%s: cannot map: %s", path, strerror(errno));
 	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
-	err = st_parse(path, map, (size_t)st.st_size, t, skip);
+	err = st_parse(path, map, (size_t)st.st_size, t, skip, 1);
 	munmap(map, (size_t)st.st_size);
 	return err;
 }

@@ -1,10 +1,12 @@
 /* embed_vit.c - ViT weights layout and forward pass (OpenBLAS). */
 #include "embed/embed_vit.h"
+#include "embed/embed_kernels.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
 
 #include <cblas.h>
 #include <limits.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +15,18 @@
 
 /* Largest batch one forward call accepts. */
 #define VIT_MAX_BATCH 65536
+/* Most worker threads one forward call uses. */
+#define VIT_MAX_WORKERS 64
+
+/* One worker's scratch, for B images (B = embed_vit.ws_cap). */
+typedef struct vit_ws {
+	float *x;              /* residual stream [B*T, D] */
+	float *y;              /* LayerNorm output / attention context [B*T, D] */
+	float *qkv;            /* [B*T, 3D]; also the patch GEMM output */
+	float *h;              /* MLP hidden [B*T, M] */
+	float *col;            /* im2col of the patches [B*Np, C*P*P] */
+	float *att;            /* attention scores of one (image, head) [T, T] */
+} vit_ws;
 
 struct embed_vit {
 	embed_vit_config cfg;  /* copy of the config (no labels, no architectures) */
@@ -27,14 +41,9 @@ struct embed_vit {
 	unsigned char loaded[EMBED_W_FIRST_LAYER_SLOT]; /* model-wide slots filled
 							 * from the file */
 	float *arena;          /* one allocation holding every slot */
-	/* scratch, grown to the largest batch seen */
-	int cap;               /* batch the scratch holds */
-	float *x;              /* residual stream [B*T, D] */
-	float *y;              /* LayerNorm output / attention context [B*T, D] */
-	float *qkv;            /* [B*T, 3D]; also the patch GEMM output */
-	float *h;              /* MLP hidden [B*T, M] */
-	float *col;            /* im2col of the patches [B*Np, C*P*P] */
-	float *att;            /* attention scores of one (image, head) [T, T] */
+	vit_ws *ws;            /* scratch of each worker thread */
+	int nws;               /* workers the scratch is sized for */
+	int ws_cap;            /* images each worker's scratch holds */
 };
 
 /* ------------------------------------------------------------------ */
@@ -250,10 +259,13 @@ layer_of(const char *name, const char *prefix, const char *layer_fmt)
 	return strncmp(p, tail, strlen(tail)) ? -1 : v;
 }
 
-/* Fill one slot (or part) from tensor `name`; `used` marks consumed tensors. */
+/*
+ * Fill one slot (or part) from tensor `name`; `used` marks consumed tensors;
+ * `consume`: free the tensor's data once copied.
+ */
 static int
 load_entry(embed_vit *m, const embed_tensors *t, const embed_vit_name *e, const char *name,
-	   float *dst, const char *source, unsigned char *used)
+	   float *dst, const char *source, unsigned char *used, int consume)
 {
 	const embed_tensor *x = embed_tensors_find(t, name);
 	int64_t want[4];
@@ -276,8 +288,15 @@ load_entry(embed_vit *m, const embed_tensors *t, const embed_vit_name *e, const 
 	n = (size_t)embed_tensor_numel(x);
 	if (e->part >= 0)
 		dst += (size_t)e->part * n;
+	if (!x->data)
+		return vv_error(VV_EINVAL, "%s: tensor %s is used twice", source, name);
 	memcpy(dst, x->data, n * sizeof(float));
 	used[x - t->v] = 1;
+	if (consume) {
+		/* the caller gave us t (embed_vit_build_consume) */
+		free(((embed_tensor *)x)->data);
+		((embed_tensor *)x)->data = NULL;
+	}
 	return 0;
 }
 
@@ -434,9 +453,9 @@ check_final_norm(const embed_vit *m, const embed_vit_naming *nm, const char *pre
 	return 0;
 }
 
-int
-embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
-		const embed_vit_naming *nm, const char *source, embed_vit **pm)
+static int
+build(const embed_vit_config *c, const embed_tensors *t, const embed_vit_naming *nm,
+      const char *source, embed_vit **pm, int consume)
 {
 	embed_vit *m;
 	unsigned char *used = NULL;
@@ -488,7 +507,8 @@ embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
 				continue;
 			if (!per_layer && !slot_numel(m, e->slot))
 				continue; /* head_dist without a distillation token */
-			err = load_entry(m, t, e, name, slot_ptr(m, e->slot, l), source, used);
+			err = load_entry(m, t, e, name, slot_ptr(m, e->slot, l), source, used,
+					 consume);
 			if (err)
 				goto out_free;
 			if (!per_layer)
@@ -513,6 +533,20 @@ out_free:
 }
 
 int
+embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
+		const embed_vit_naming *nm, const char *source, embed_vit **pm)
+{
+	return build(c, t, nm, source, pm, 0);
+}
+
+int
+embed_vit_build_consume(const embed_vit_config *c, embed_tensors *t,
+			const embed_vit_naming *nm, const char *source, embed_vit **pm)
+{
+	return build(c, t, nm, source, pm, 1);
+}
+
+int
 embed_vit_num_labels(const embed_vit *m)
 {
 	return m->num_labels;
@@ -533,14 +567,21 @@ embed_vit_config_of(const embed_vit *m)
 static void
 free_scratch(embed_vit *m)
 {
-	free(m->x);
-	free(m->y);
-	free(m->qkv);
-	free(m->h);
-	free(m->col);
-	free(m->att);
-	m->x = m->y = m->qkv = m->h = m->col = m->att = NULL;
-	m->cap = 0;
+	int i;
+
+	for (i = 0; i < m->nws; i++) {
+		vit_ws *w = &m->ws[i];
+
+		free(w->x);
+		free(w->y);
+		free(w->qkv);
+		free(w->h);
+		free(w->col);
+		free(w->att);
+	}
+	free(m->ws);
+	m->ws = NULL;
+	m->nws = m->ws_cap = 0;
 }
 
 void
@@ -573,57 +614,49 @@ alloc_floats(size_t n)
 	return p;
 }
 
+/* Scratch for `nws` workers of `per` images each. */
 static int
-ensure_scratch(embed_vit *m, int batch)
+ensure_scratch(embed_vit *m, int nws, int per)
 {
-	size_t rows = (size_t)batch * (size_t)m->ntok, d = (size_t)m->cfg.hidden;
-	size_t qkv = 3 * d;
+	size_t rows = (size_t)per * (size_t)m->ntok, d = (size_t)m->cfg.hidden;
+	int i;
 
-	if (batch <= m->cap)
+	if (per <= m->ws_cap && nws <= m->nws)
 		return 0;
+	if (per < m->ws_cap)
+		per = m->ws_cap;
+	rows = (size_t)per * (size_t)m->ntok;
 	free_scratch(m);
-	/* the patch GEMM writes B*Np x D into qkv, which holds B*T x 3D */
-	m->x = alloc_floats(rows * d);
-	m->y = alloc_floats(rows * d);
-	m->qkv = alloc_floats(rows * qkv);
-	m->h = alloc_floats(rows * (size_t)m->cfg.intermediate);
-	m->col = alloc_floats((size_t)batch * (size_t)m->npatch * (size_t)m->cpp);
-	m->att = alloc_floats((size_t)m->ntok * (size_t)m->ntok);
-	if (!m->x || !m->y || !m->qkv || !m->h || !m->col || !m->att) {
-		free_scratch(m);
-		return vv_error(VV_ENOMEM, "out of memory for a batch of %d images", batch);
+	m->ws = calloc((size_t)nws, sizeof(*m->ws));
+	if (!m->ws)
+		goto nomem;
+	m->nws = nws;
+	for (i = 0; i < nws; i++) {
+		vit_ws *w = &m->ws[i];
+
+		/* the patch GEMM writes B*Np x D into qkv, which holds B*T x 3D */
+		w->x = alloc_floats(rows * d);
+		w->y = alloc_floats(rows * d);
+		w->qkv = alloc_floats(rows * 3 * d);
+		w->h = alloc_floats(rows * (size_t)m->cfg.intermediate);
+		w->col = alloc_floats((size_t)per * (size_t)m->npatch * (size_t)m->cpp);
+		w->att = alloc_floats((size_t)m->ntok * (size_t)m->ntok);
+		if (!w->x || !w->y || !w->qkv || !w->h || !w->col || !w->att)
+			goto nomem;
 	}
-	m->cap = batch;
+	m->ws_cap = per;
 	return 0;
+nomem:
+	free_scratch(m);
+	return vv_error(VV_ENOMEM, "out of memory for %d x %d images", nws, per);
 }
 
-/* y = LayerNorm(x) row by row (two-pass mean/variance in double). */
+/* y = LayerNorm(x) row by row (embed_kernels.h). */
 static void
 layernorm(const float *x, size_t xstride, float *y, size_t ystride, size_t rows, int d,
 	  const float *g, const float *b, double eps)
 {
-	size_t r;
-	int i;
-
-	for (r = 0; r < rows; r++) {
-		const float *xr = x + r * xstride;
-		float *yr = y + r * ystride;
-		double s = 0, v = 0, mean;
-		float fm, rs;
-
-		for (i = 0; i < d; i++)
-			s += xr[i];
-		mean = s / d;
-		for (i = 0; i < d; i++) {
-			double t = xr[i] - mean;
-
-			v += t * t;
-		}
-		fm = (float)mean;
-		rs = (float)(1.0 / sqrt(v / d + eps));
-		for (i = 0; i < d; i++)
-			yr[i] = (xr[i] - fm) * rs * g[i] + b[i];
-	}
+	embed_kernels_layernorm(x, xstride, y, ystride, rows, d, g, b, eps);
 }
 
 /* out[rows, n] = in[rows, k] W^T (W [n, k]) + beta * out */
@@ -637,82 +670,55 @@ linear(const float *in, size_t rows, int k, const float *w, int n, float beta, f
 static void
 add_bias(float *y, size_t rows, int n, const float *b)
 {
+	embed_kernels_add_bias(y, rows, n, b);
+}
+
+/* Every one of `rows` rows of n = b (the bias, before a beta = 1 GEMM). */
+static void
+fill_rows(float *y, size_t rows, int n, const float *b)
+{
 	size_t r;
-	int i;
 
 	for (r = 0; r < rows; r++, y += n)
-		for (i = 0; i < n; i++)
-			y[i] += b[i];
+		memcpy(y, b, (size_t)n * sizeof(float));
 }
 
 static void
 bias_gelu(float *y, size_t rows, int n, const float *b, int act)
 {
+	const float k = 0.7978845608028654f; /* sqrt(2/pi) */
 	size_t r;
 	int i;
 
-	for (r = 0; r < rows; r++, y += n) {
-		if (act == EMBED_ACT_GELU) {
-			for (i = 0; i < n; i++) {
-				float v = y[i] + b[i];
-
-				y[i] = 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2));
-			}
-		} else {
-			const float k = 0.7978845608028654f; /* sqrt(2/pi) */
-
-			for (i = 0; i < n; i++) {
-				float v = y[i] + b[i];
-
-				y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
-			}
-		}
+	if (act == EMBED_ACT_GELU) {
+		embed_kernels_bias_gelu(y, rows, n, b);
+		return;
 	}
+	for (r = 0; r < rows; r++, y += n)
+		for (i = 0; i < n; i++) {
+			float v = y[i] + b[i];
+
+			y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
+		}
 }
 
 /* x += scale * (y + b), scale per column or NULL. */
 static void
 residual_add(float *x, const float *y, size_t rows, int d, const float *b, const float *scale)
 {
-	size_t r;
-	int i;
-
-	for (r = 0; r < rows; r++, x += d, y += d)
-		for (i = 0; i < d; i++)
-			x[i] += scale ? scale[i] * (y[i] + b[i]) : y[i] + b[i];
+	embed_kernels_residual(x, y, rows, d, b, scale);
 }
 
+/* Patch embedding, class/distillation tokens and position embeddings into ws->x. */
 static void
-softmax_rows(float *a, int rows, int n)
-{
-	int r, i;
-
-	for (r = 0; r < rows; r++, a += n) {
-		float mx = a[0], s = 0;
-
-		for (i = 1; i < n; i++)
-			if (a[i] > mx)
-				mx = a[i];
-		for (i = 0; i < n; i++) {
-			a[i] = expf(a[i] - mx);
-			s += a[i];
-		}
-		s = 1.0f / s;
-		for (i = 0; i < n; i++)
-			a[i] *= s;
-	}
-}
-
-/* Patch embedding, class/distillation tokens and position embeddings into m->x. */
-static void
-embed_patches(embed_vit *m, const float *pixels, int batch)
+embed_patches(const embed_vit *m, vit_ws *ws, const float *pixels, int batch)
 {
 	const int c = m->cfg.channels, p = m->cfg.patch, d = m->cfg.hidden;
 	const int iw = m->cfg.image_w, ih = m->cfg.image_h, pre = m->cfg.prefix_tokens;
 	const size_t img = (size_t)c * ih * iw;
 	const float *pos = m->w[EMBED_W_POS];
 	int b, gy, gx, ch, ky, t, i;
-	float *col = m->col;
+	float *col = ws->col;
 
 	/* im2col: one row per patch, columns ordered (channel, ky, kx) as the
 	 * conv weight [D, C, P, P] flattens */
@@ -728,9 +734,9 @@ embed_patches(embed_vit *m, const float *pixels, int batch)
 						memcpy(col, src, (size_t)p * sizeof(float));
 						col += p;
 					}
-	linear(m->col, (size_t)batch * m->npatch, m->cpp, m->w[EMBED_W_PATCH_W], d, 0.0f, m->qkv);
+	linear(ws->col, (size_t)batch * m->npatch, m->cpp, m->w[EMBED_W_PATCH_W], d, 0.0f, ws->qkv);
 	for (b = 0; b < batch; b++) {
-		float *xb = m->x + (size_t)b * m->ntok * d;
+		float *xb = ws->x + (size_t)b * m->ntok * d;
 
 		for (i = 0; i < d; i++) {
 			xb[i] = m->w[EMBED_W_CLS][i] + pos[i];
@@ -738,7 +744,7 @@ embed_patches(embed_vit *m, const float *pixels, int batch)
 				xb[d + i] = m->w[EMBED_W_DIST][i] + pos[d + i];
 		}
 		for (t = pre; t < m->ntok; t++) {
-			const float *pr = m->qkv + ((size_t)b * m->npatch + (t - pre)) * d;
+			const float *pr = ws->qkv + ((size_t)b * m->npatch + (t - pre)) * d;
 			float *xr = xb + (size_t)t * d;
 			const float *pt = pos + (size_t)t * d;
 
@@ -748,9 +754,9 @@ embed_patches(embed_vit *m, const float *pixels, int batch)
 	}
 }
 
-/* Multi-head self-attention of m->qkv into m->y (context, heads side by side). */
+/* Multi-head self-attention of ws->qkv into ws->y (context, heads side by side). */
 static void
-attention(embed_vit *m, int batch)
+attention(const embed_vit *m, vit_ws *ws, int batch)
 {
 	const int d = m->cfg.hidden, nh = m->cfg.heads, hd = d / nh, t = m->ntok;
 	const int ld = 3 * d;
@@ -758,17 +764,17 @@ attention(embed_vit *m, int batch)
 	int b, h;
 
 	for (b = 0; b < batch; b++) {
-		const float *qb = m->qkv + (size_t)b * t * ld;
+		const float *qb = ws->qkv + (size_t)b * t * ld;
 
 		for (h = 0; h < nh; h++) {
 			const float *q = qb + h * hd, *k = q + d, *v = q + 2 * d;
-			float *ctx = m->y + (size_t)b * t * d + h * hd;
+			float *ctx = ws->y + (size_t)b * t * d + h * hd;
 
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, hd, alpha,
-				    q, ld, k, ld, 0.0f, m->att, t);
-			softmax_rows(m->att, t, t);
+				    q, ld, k, ld, 0.0f, ws->att, t);
+			embed_kernels_softmax(ws->att, (size_t)t, t, (size_t)t);
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t, 1.0f,
-				    m->att, t, v, ld, 0.0f, ctx, d);
+				    ws->att, t, v, ld, 0.0f, ctx, d);
 		}
 	}
 }
@@ -822,33 +828,33 @@ timm_head_features(const embed_vit *m, const float *y, int batch, float *feat, i
 
 /* The end of the forward pass for timm models (see needs_timm_head()). */
 static int
-timm_head(embed_vit *m, int batch, int pool, float *emb, float *logits)
+timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float *logits)
 {
 	const int d = m->cfg.hidden, t = m->ntok, nl = m->num_labels;
 	const size_t rows = (size_t)batch * t;
-	float *feat = m->qkv; /* B x D fits in the B x T x 3D scratch */
+	float *feat = ws->qkv; /* B x D fits in the B x T x 3D scratch */
 	int b;
 
 	if (m->loaded[EMBED_W_NORM_W])
-		layernorm(m->x, d, m->y, d, rows, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B],
+		layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B],
 			  m->cfg.ln_eps);
 	else
-		memcpy(m->y, m->x, rows * d * sizeof(float));
+		memcpy(ws->y, ws->x, rows * d * sizeof(float));
 	/* the embedding */
 	if (pool == EMBED_POOL_CLS) {
 		for (b = 0; b < batch; b++)
-			memcpy(emb + (size_t)b * d, m->y + (size_t)b * t * d, (size_t)d * sizeof(float));
+			memcpy(emb + (size_t)b * d, ws->y + (size_t)b * t * d, (size_t)d * sizeof(float));
 	} else {
-		timm_head_features(m, m->y, batch, emb,
+		timm_head_features(m, ws->y, batch, emb,
 				   pool == EMBED_POOL_MEAN ? EMBED_POOL_MEAN : m->cfg.global_pool);
 	}
 	if (!logits || !nl)
 		return 0;
 	if (m->cfg.prefix_tokens > 1 && m->cfg.global_pool == EMBED_POOL_CLS) {
 		/* (head(CLS) + head_dist(dist)) / 2; rows strided by T*D */
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nl, d, 0.5f, m->y,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nl, d, 0.5f, ws->y,
 			    t * d, m->w[EMBED_W_HEAD_W], d, 0.0f, logits, nl);
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nl, d, 0.5f, m->y + d,
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nl, d, 0.5f, ws->y + d,
 			    t * d, m->w[EMBED_W_HEAD_DIST_W], d, 1.0f, logits, nl);
 		for (b = 0; b < batch; b++) {
 			float *lr = logits + (size_t)b * nl;
@@ -859,76 +865,73 @@ timm_head(embed_vit *m, int batch, int pool, float *emb, float *logits)
 		}
 		return 0;
 	}
-	timm_head_features(m, m->y, batch, feat, m->cfg.global_pool);
+	timm_head_features(m, ws->y, batch, feat, m->cfg.global_pool);
 	linear(feat, (size_t)batch, d, m->w[EMBED_W_HEAD_W], nl, 0.0f, logits);
 	add_bias(logits, (size_t)batch, nl, m->w[EMBED_W_HEAD_B]);
 	return 0;
 }
 
-int
-embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool, float *emb,
-		  float *logits)
+/* The forward pass of `batch` images on one worker's scratch `ws`. */
+static int
+forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int pool,
+	     float *emb, float *logits)
 {
 	const int d = m->cfg.hidden, mi = m->cfg.intermediate, pre = m->cfg.prefix_tokens;
 	const double eps = m->cfg.ln_eps;
+	const float *pend = NULL;
 	size_t rows;
-	int l, b, i, t, err;
+	int l, b, i, t;
 
-	if (batch <= 0 || batch > VIT_MAX_BATCH)
-		return vv_error(VV_EINVAL, "batch of %d images out of range 1..%d", batch,
-				VIT_MAX_BATCH);
-	if (pool != EMBED_POOL_CLS && pool != EMBED_POOL_MEAN && pool != EMBED_POOL_HEAD)
-		return vv_error(VV_EINVAL, "unknown pooling %d", pool);
-	/* BLAS dimensions are int */
-	if ((size_t)batch * (size_t)m->ntok > INT_MAX / 4)
-		return vv_error(VV_EINVAL, "batch of %d images of %d tokens is too large",
-				batch, m->ntok);
-	err = ensure_scratch(m, batch);
-	if (err)
-		return err;
 	rows = (size_t)batch * m->ntok;
-	embed_patches(m, pixels, batch);
+	embed_patches(m, ws, pixels, batch);
 	for (l = 0; l < m->cfg.layers; l++) {
 		float *const *w = m->lw[l];
 #define LW(s) w[(s) - EMBED_W_FIRST_LAYER_SLOT]
 		const float *ls1 = (m->has_ls[l] & 1) ? LW(EMBED_W_LS1) : NULL;
 		const float *ls2 = (m->has_ls[l] & 2) ? LW(EMBED_W_LS2) : NULL;
 
-		/* attention block */
-		layernorm(m->x, d, m->y, d, rows, d, LW(EMBED_W_LN1_W), LW(EMBED_W_LN1_B), eps);
-		linear(m->y, rows, d, LW(EMBED_W_QKV_W), 3 * d, 0.0f, m->qkv);
-		add_bias(m->qkv, rows, 3 * d, LW(EMBED_W_QKV_B));
-		attention(m, batch);
+		/* attention block; `pend`: the residual's bias, added by the next
+		 * LayerNorm's first pass */
+		embed_kernels_bias_layernorm(ws->x, d, ws->y, d, rows, d, pend, LW(EMBED_W_LN1_W),
+					     LW(EMBED_W_LN1_B), eps);
+		fill_rows(ws->qkv, rows, 3 * d, LW(EMBED_W_QKV_B));
+		linear(ws->y, rows, d, LW(EMBED_W_QKV_W), 3 * d, 1.0f, ws->qkv);
+		attention(m, ws, batch);
+		pend = NULL;
 		if (ls1) {
-			linear(m->y, rows, d, LW(EMBED_W_PROJ_W), d, 0.0f, m->qkv);
-			residual_add(m->x, m->qkv, rows, d, LW(EMBED_W_PROJ_B), ls1);
+			linear(ws->y, rows, d, LW(EMBED_W_PROJ_W), d, 0.0f, ws->qkv);
+			residual_add(ws->x, ws->qkv, rows, d, LW(EMBED_W_PROJ_B), ls1);
 		} else {
-			linear(m->y, rows, d, LW(EMBED_W_PROJ_W), d, 1.0f, m->x);
-			add_bias(m->x, rows, d, LW(EMBED_W_PROJ_B));
+			linear(ws->y, rows, d, LW(EMBED_W_PROJ_W), d, 1.0f, ws->x);
+			pend = LW(EMBED_W_PROJ_B);
 		}
 		/* MLP block */
-		layernorm(m->x, d, m->y, d, rows, d, LW(EMBED_W_LN2_W), LW(EMBED_W_LN2_B), eps);
-		linear(m->y, rows, d, LW(EMBED_W_FC1_W), mi, 0.0f, m->h);
-		bias_gelu(m->h, rows, mi, LW(EMBED_W_FC1_B), m->cfg.act);
+		embed_kernels_bias_layernorm(ws->x, d, ws->y, d, rows, d, pend, LW(EMBED_W_LN2_W),
+					     LW(EMBED_W_LN2_B), eps);
+		linear(ws->y, rows, d, LW(EMBED_W_FC1_W), mi, 0.0f, ws->h);
+		bias_gelu(ws->h, rows, mi, LW(EMBED_W_FC1_B), m->cfg.act);
+		pend = NULL;
 		if (ls2) {
-			linear(m->h, rows, mi, LW(EMBED_W_FC2_W), d, 0.0f, m->qkv);
-			residual_add(m->x, m->qkv, rows, d, LW(EMBED_W_FC2_B), ls2);
+			linear(ws->h, rows, mi, LW(EMBED_W_FC2_W), d, 0.0f, ws->qkv);
+			residual_add(ws->x, ws->qkv, rows, d, LW(EMBED_W_FC2_B), ls2);
 		} else {
-			linear(m->h, rows, mi, LW(EMBED_W_FC2_W), d, 1.0f, m->x);
-			add_bias(m->x, rows, d, LW(EMBED_W_FC2_B));
+			linear(ws->h, rows, mi, LW(EMBED_W_FC2_W), d, 1.0f, ws->x);
+			pend = LW(EMBED_W_FC2_B);
 		}
 #undef LW
 	}
+	if (pend)
+		add_bias(ws->x, rows, d, pend);
 	if (needs_timm_head(m, pool))
-		return timm_head(m, batch, pool, emb, logits);
+		return timm_head(m, ws, batch, pool, emb, logits);
 	/* final LayerNorm: CLS rows always (logits), every row for mean pooling */
 	if (pool == EMBED_POOL_MEAN)
-		layernorm(m->x, d, m->y, d, rows, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B], eps);
+		layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B], eps);
 	else
-		layernorm(m->x, (size_t)m->ntok * d, m->y, (size_t)m->ntok * d, (size_t)batch, d,
+		layernorm(ws->x, (size_t)m->ntok * d, ws->y, (size_t)m->ntok * d, (size_t)batch, d,
 			  m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B], eps);
 	for (b = 0; b < batch; b++) {
-		const float *yb = m->y + (size_t)b * m->ntok * d;
+		const float *yb = ws->y + (size_t)b * m->ntok * d;
 		float *e = emb + (size_t)b * d;
 
 		if (pool == EMBED_POOL_CLS) {
@@ -945,8 +948,94 @@ embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool, float 
 	if (logits && m->num_labels) {
 		/* CLS rows of y are strided by T*D */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, m->num_labels, d, 1.0f,
-			    m->y, m->ntok * d, m->w[EMBED_W_HEAD_W], d, 0.0f, logits, m->num_labels);
+			    ws->y, m->ntok * d, m->w[EMBED_W_HEAD_W], d, 0.0f, logits, m->num_labels);
 		add_bias(logits, (size_t)batch, m->num_labels, m->w[EMBED_W_HEAD_B]);
 	}
 	return 0;
+}
+
+/* One worker's share of embed_vit_forward(). */
+typedef struct vit_job {
+	const embed_vit *m;    /* the model */
+	vit_ws *ws;            /* this worker's scratch */
+	const float *pixels;   /* its first image */
+	int batch;             /* its images */
+	int pool;              /* EMBED_POOL_* */
+	float *emb;            /* its first embedding row */
+	float *logits;         /* its first logits row, or NULL */
+	int err;               /* forward_part()'s result */
+} vit_job;
+
+static void *
+run_job(void *arg)
+{
+	vit_job *j = arg;
+
+	j->err = forward_part(j->m, j->ws, j->pixels, j->batch, j->pool, j->emb, j->logits);
+	return NULL;
+}
+
+/*
+ * Threading: one model only.  With N > 1 OpenBLAS threads and a batch of
+ * at least 2 images, the batch is split into min(N, batch) parts run by as
+ * many threads of our own, each calling single-threaded OpenBLAS (BLAS
+ * threads set to 1 meanwhile, restored after): the element-wise kernels,
+ * the softmax and the per-head attention run in parallel too and the
+ * threads meet once per call instead of once per GEMM.  Otherwise the
+ * whole batch runs here on OpenBLAS's own threads.
+ */
+int
+embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool, float *emb,
+		  float *logits)
+{
+	const size_t img = (size_t)m->cfg.channels * m->cfg.image_h * m->cfg.image_w;
+	vit_job jobs[VIT_MAX_WORKERS];
+	pthread_t tid[VIT_MAX_WORKERS];
+	int started[VIT_MAX_WORKERS] = { 0 };
+	int nt = openblas_get_num_threads(), nw, per, i, err, start;
+
+	if (batch <= 0 || batch > VIT_MAX_BATCH)
+		return vv_error(VV_EINVAL, "batch of %d images out of range 1..%d", batch,
+				VIT_MAX_BATCH);
+	if (pool != EMBED_POOL_CLS && pool != EMBED_POOL_MEAN && pool != EMBED_POOL_HEAD)
+		return vv_error(VV_EINVAL, "unknown pooling %d", pool);
+	/* BLAS dimensions are int */
+	if ((size_t)batch * (size_t)m->ntok > INT_MAX / 4)
+		return vv_error(VV_EINVAL, "batch of %d images of %d tokens is too large",
+				batch, m->ntok);
+	nw = nt < batch ? nt : batch;
+	if (nw > VIT_MAX_WORKERS)
+		nw = VIT_MAX_WORKERS;
+	if (nw < 1)
+		nw = 1;
+	per = (batch + nw - 1) / nw;
+	nw = (batch + per - 1) / per;
+	err = ensure_scratch(m, nw, per);
+	if (err)
+		return err;
+	if (nw == 1)
+		return forward_part(m, &m->ws[0], pixels, batch, pool, emb, logits);
+	for (i = 0, start = 0; i < nw; i++, start += per) {
+		jobs[i] = (vit_job){
+			.m = m, .ws = &m->ws[i], .pixels = pixels + (size_t)start * img,
+			.batch = batch - start < per ? batch - start : per, .pool = pool,
+			.emb = emb + (size_t)start * m->cfg.hidden,
+			.logits = logits ? logits + (size_t)start * m->num_labels : NULL,
+		};
+	}
+	openblas_set_num_threads(1);
+	for (i = 1; i < nw; i++)
+		started[i] = !pthread_create(&tid[i], NULL, run_job, &jobs[i]);
+	run_job(&jobs[0]);
+	err = jobs[0].err;
+	for (i = 1; i < nw; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		else
+			run_job(&jobs[i]); /* no thread: run it here */
+		if (!err)
+			err = jobs[i].err;
+	}
+	openblas_set_num_threads(nt);
+	return err;
 }

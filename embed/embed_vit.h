@@ -146,6 +146,16 @@ typedef struct embed_vit embed_vit;
 int embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
 		    const embed_vit_naming *nm, const char *source, embed_vit **pm);
 
+/*
+ * embed_vit_build(), freeing each tensor's data (data set to NULL) as soon
+ * as it is copied into the model, so that the weights are held about once,
+ * not twice, at the peak.  On success and on failure `t` keeps its names
+ * and shapes and must still be freed by the caller; its data is gone
+ * (partly on failure).
+ */
+int embed_vit_build_consume(const embed_vit_config *c, embed_tensors *t,
+			    const embed_vit_naming *nm, const char *source, embed_vit **pm);
+
 /* Classifier outputs, 0 without a head. */
 int embed_vit_num_labels(const embed_vit *m);
 
@@ -165,7 +175,12 @@ const embed_vit_config *embed_vit_config_of(const embed_vit *m);
  * (head(CLS) + head_dist(distillation token)) / 2 (DeiT distilled, timm's
  * inference output).  Scratch
  * buffers are kept in the model and grown to the largest batch seen; not
- * thread-safe on one model.  VV_EINVAL for a bad batch or pool, VV_ENOMEM.
+ * thread-safe on one model.  Threads: with N = openblas_get_num_threads()
+ * > 1 and batch > 1, the batch is split over min(N, batch) threads of this
+ * call, each running single-threaded OpenBLAS (the library's thread count
+ * is 1 during the call and N again on return, so other threads should not
+ * call BLAS meanwhile); otherwise OpenBLAS's own threads run each GEMM.
+ * VV_EINVAL for a bad batch or pool, VV_ENOMEM.
  */
 int embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool,
 		      float *emb, float *logits);

@@ -282,6 +282,45 @@ test_errors(void **state)
 	assert_int_equal(run("--version"), 0);
 }
 
+/* The text of tmp/out (static buffer). */
+static const char *
+out_text(void)
+{
+	static char buf[8192];
+	FILE *f = fopen(tpath("out"), "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * --version names the BLAS and its kernel set; a kernel set the user
+ * chose with OPENBLAS_CORETYPE is kept (vitviz only picks one when the
+ * variable is unset).
+ */
+static void
+test_version_blas(void **state)
+{
+	char cmd[1024];
+
+	(void)state;
+	assert_int_equal(run("--version"), 0);
+	assert_non_null(strstr(out_text(), "OpenBLAS"));
+	assert_non_null(strstr(out_text(), " kernels"));
+	assert_non_null(strstr(out_text(), " thread"));
+	snprintf(cmd, sizeof(cmd), "OPENBLAS_CORETYPE=Haswell %s --version >%s", vitviz,
+		 tpath("out"));
+	assert_int_equal(system(cmd), 0);
+	assert_non_null(strstr(out_text(), "Haswell kernels (OPENBLAS_CORETYPE)"));
+	/* --verbose says it too, on stderr */
+	assert_int_equal(run("--verbose info %s", tpath("nonexistent")), 3);
+	assert_non_null(strstr(err_text(), "BLAS: OpenBLAS"));
+	assert_non_null(strstr(err_text(), "element-wise kernels: "));
+}
+
 int
 main(void)
 {
@@ -292,6 +331,7 @@ main(void)
 		cmocka_unit_test(test_gif_and_report),
 		cmocka_unit_test(test_rerun_reuses),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_version_blas),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

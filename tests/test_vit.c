@@ -5,9 +5,9 @@
  * within 1e-4 max abs for F32, F16, BF16 and sharded checkpoints, a
  * ViTModel-keys checkpoint without a head, and a variant config (tanh GELU,
  * no qkv bias, eps 1e-6).
- *
- * With VITVIZ_BENCH=1 in the environment, also times a ViT-B/16-shaped
- * random model at 224x224, batch 8.
+ * Also: the batch split over worker threads changes no result, and
+ * embed_vit_build_consume() builds the same model.
+ * (Speed is measured by bench/vit.sh, not here.)
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cblas.h>
 
 #include "common/vv_error.h"
 #include "common/vv_log.h"
@@ -215,7 +217,7 @@ test_batch_independence(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* ViT-B/16 speed (opt-in)                                              */
+/* Random weights                                                      */
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -282,44 +284,66 @@ random_hf_weights(const embed_vit_config *c)
 	return t;
 }
 
+/*
+ * The batch split over worker threads (embed_vit_forward with several
+ * OpenBLAS threads) gives each image what a batch of one gives it:
+ * embeddings and logits of a batch of 5 on 3 workers (2 + 2 + 1) against
+ * the images run one by one.
+ */
 static void
-test_bench_vit_b16(void **state)
+test_batch_split(void **state)
 {
 	embed_vit_config c;
 	embed_tensors *t;
-	embed_vit *m = NULL;
-	const int batch = 8, reps = 3;
-	float *px, *emb, logits[8 * 10];
-	size_t npx = (size_t)batch * 3 * 224 * 224, i;
-	double t0, best = 1e30;
-	int r;
+	embed_vit *m = NULL, *mc = NULL;
+	enum { B = 5 };
+	const int D = 64, L = 10;
+	float *px, emb[B * 64], logits[B * 10], e1[64], l1[10];
+	size_t img, i;
+	int b, nt = openblas_get_num_threads(), pool;
 
 	(void)state;
-	if (!getenv("VITVIZ_BENCH"))
-		skip();
-	embed_vit_config_defaults(&c); /* ViT-B/16 at 224 */
+	embed_vit_config_defaults(&c);
+	c.hidden = D;
+	c.heads = 4;
+	c.intermediate = 128;
+	c.layers = 2;
+	c.image_w = c.image_h = 32;
+	c.patch = 8;
 	t = random_hf_weights(&c);
 	assert_int_equal(embed_vit_build(&c, t, &embed_vit_naming_hf, "random", &m), 0);
+	/* the consuming build frees every tensor's data and gives the same model */
+	assert_int_equal(embed_vit_build_consume(&c, t, &embed_vit_naming_hf, "random", &mc), 0);
+	for (i = 0; i < t->n; i++)
+		assert_null(t->v[i].data);
 	embed_tensors_free(&t);
-	assert_int_equal(embed_vit_num_labels(m), 10);
-	px = malloc(npx * sizeof(float));
-	emb = malloc((size_t)batch * 768 * sizeof(float));
-	for (i = 0; i < npx; i++)
+	assert_int_equal(embed_vit_num_labels(m), L);
+	img = (size_t)3 * 32 * 32;
+	px = malloc(B * img * sizeof(float));
+	assert_non_null(px);
+	for (i = 0; i < B * img; i++)
 		px[i] = frand();
-	assert_int_equal(embed_vit_forward(m, px, batch, EMBED_POOL_CLS, emb, logits), 0); /* warm-up */
-	for (r = 0; r < reps; r++) {
-		t0 = vv_now();
-		assert_int_equal(embed_vit_forward(m, px, batch, EMBED_POOL_CLS, emb, logits), 0);
-		t0 = vv_now() - t0;
-		if (t0 < best)
-			best = t0;
+	openblas_set_num_threads(1);
+	assert_int_equal(embed_vit_forward(m, px, 1, EMBED_POOL_CLS, emb, logits), 0);
+	assert_int_equal(embed_vit_forward(mc, px, 1, EMBED_POOL_CLS, e1, l1), 0);
+	assert_memory_equal(emb, e1, D * sizeof(float));
+	assert_memory_equal(logits, l1, L * sizeof(float));
+	embed_vit_free(&mc);
+	for (pool = EMBED_POOL_CLS; pool <= EMBED_POOL_MEAN; pool++) {
+		openblas_set_num_threads(3);
+		assert_int_equal(embed_vit_forward(m, px, B, pool, emb, logits), 0);
+		assert_int_equal(openblas_get_num_threads(), 3); /* restored */
+		openblas_set_num_threads(1);
+		for (b = 0; b < B; b++) {
+			assert_int_equal(embed_vit_forward(m, px + b * img, 1, pool, e1, l1), 0);
+			for (i = 0; i < (size_t)D; i++)
+				assert_float_equal(emb[b * D + i], e1[i], 1e-5);
+			for (i = 0; i < (size_t)L; i++)
+				assert_float_equal(logits[b * L + i], l1[i], 1e-5);
+		}
 	}
-	for (i = 0; i < (size_t)batch * 768; i++)
-		assert_true(isfinite(emb[i]));
-	printf("  ViT-B/16 224x224 batch %d: best of %d %.3f s = %.2f images/s (%.1f GFLOP/s)\n",
-	       batch, reps, best, batch / best, batch * 35.1 / best);
+	openblas_set_num_threads(nt);
 	free(px);
-	free(emb);
 	embed_vit_free(&m);
 }
 
@@ -334,7 +358,7 @@ main(void)
 		cmocka_unit_test(test_variant),
 		cmocka_unit_test(test_vitmodel_keys),
 		cmocka_unit_test(test_batch_independence),
-		cmocka_unit_test(test_bench_vit_b16),
+		cmocka_unit_test(test_batch_split),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,399 @@
+/* embed_kernels.c - vectorised ViT element-wise kernels with runtime dispatch. */
+#include "embed/embed_kernels.h"
+#include "common/vv_error.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+
+typedef struct kernel_ops {
+	void (*exp)(const float *, float *, size_t);
+	void (*erf)(const float *, float *, size_t);
+	void (*bias_gelu)(float *, size_t, int, const float *);
+	void (*add_bias)(float *, size_t, int, const float *);
+	void (*residual)(float *, const float *, size_t, int, const float *, const float *);
+	void (*softmax)(float *, size_t, int, size_t);
+	void (*layernorm)(const float *, size_t, float *, size_t, size_t, int, const float *,
+			  const float *, double);
+	void (*bias_layernorm)(float *, size_t, float *, size_t, size_t, int, const float *,
+			       const float *, const float *, double);
+} kernel_ops;
+
+/* ------------------------------------------------------------------ */
+/* generic C                                                           */
+
+static void
+g_exp(const float *x, float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = expf(x[i]);
+}
+
+static void
+g_erf(const float *x, float *y, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		y[i] = erff(x[i]);
+}
+
+static void
+g_bias_gelu(float *y, size_t rows, int n, const float *b)
+{
+	for (size_t r = 0; r < rows; r++, y += n)
+		for (int i = 0; i < n; i++) {
+			float v = y[i] + b[i];
+
+			y[i] = 0.5f * v * (1.0f + erff(v * (float)M_SQRT1_2));
+		}
+}
+
+static void
+g_add_bias(float *y, size_t rows, int n, const float *b)
+{
+	for (size_t r = 0; r < rows; r++, y += n)
+		for (int i = 0; i < n; i++)
+			y[i] += b[i];
+}
+
+static void
+g_residual(float *x, const float *y, size_t rows, int d, const float *b, const float *s)
+{
+	for (size_t r = 0; r < rows; r++, x += d, y += d)
+		for (int i = 0; i < d; i++)
+			x[i] += s ? s[i] * (y[i] + b[i]) : y[i] + b[i];
+}
+
+static void
+g_softmax(float *a, size_t rows, int n, size_t lda)
+{
+	for (size_t r = 0; r < rows; r++, a += lda) {
+		float mx = a[0];
+		double s = 0;
+
+		for (int i = 1; i < n; i++)
+			mx = a[i] > mx ? a[i] : mx;
+		for (int i = 0; i < n; i++) {
+			a[i] = expf(a[i] - mx);
+			s += a[i];
+		}
+		float inv = (float)(1.0 / s);
+
+		for (int i = 0; i < n; i++)
+			a[i] *= inv;
+	}
+}
+
+static void
+g_layernorm(const float *x, size_t xs, float *y, size_t ys, size_t rows, int d, const float *g,
+	    const float *b, double eps)
+{
+	for (size_t r = 0; r < rows; r++, x += xs, y += ys) {
+		double s = 0, v = 0, mean;
+		float fm, rs;
+
+		for (int i = 0; i < d; i++)
+			s += x[i];
+		mean = s / d;
+		fm = (float)mean;
+		for (int i = 0; i < d; i++) {
+			double t = (double)x[i] - (double)fm;
+
+			v += t * t;
+		}
+		rs = (float)(1.0 / sqrt(v / d + eps));
+		for (int i = 0; i < d; i++)
+			y[i] = (x[i] - fm) * rs * g[i] + b[i];
+	}
+}
+
+static void
+g_bias_layernorm(float *x, size_t xs, float *y, size_t ys, size_t rows, int d, const float *xb,
+		 const float *g, const float *b, double eps)
+{
+	for (size_t r = 0; r < rows; r++)
+		for (int i = 0; i < d; i++)
+			x[r * xs + i] += xb[i];
+	g_layernorm(x, xs, y, ys, rows, d, g, b, eps);
+}
+
+static const kernel_ops ops_generic = {
+	g_exp, g_erf, g_bias_gelu, g_add_bias, g_residual, g_softmax, g_layernorm, g_bias_layernorm,
+};
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* ------------------------------------------------------------------ */
+/* AVX-512                                                             */
+
+#define T512 "avx512f,avx512dq,fma"
+
+static __attribute__((target(T512))) inline double
+hsum512(__m512 v)
+{
+	float f[16];
+	double s = 0;
+
+	_mm512_storeu_ps(f, v);
+	for (int i = 0; i < 16; i++)
+		s += f[i];
+	return s;
+}
+
+/* 1 / v: 14-bit estimate and one Newton step (instead of a slow vdivps) */
+static __attribute__((target(T512))) inline __m512
+rcp512(__m512 v)
+{
+	__m512 r = _mm512_rcp14_ps(v);
+
+	return _mm512_mul_ps(r, _mm512_fnmadd_ps(v, r, _mm512_set1_ps(2.0f)));
+}
+
+#define SFX _512
+#define TGT T512
+#define W 16
+#define VF __m512
+#define LD(p) _mm512_loadu_ps(p)
+#define ST(p, v) _mm512_storeu_ps(p, v)
+#define KM(k) ((__mmask16)((1u << (k)) - 1))
+#define LDM(p, k) _mm512_maskz_loadu_ps(KM(k), p)
+#define STM(p, k, v) _mm512_mask_storeu_ps(p, KM(k), v)
+#define SET1(x) _mm512_set1_ps(x)
+#define ADD _mm512_add_ps
+#define SUB _mm512_sub_ps
+#define MUL _mm512_mul_ps
+#define DIV _mm512_div_ps
+#define MAX _mm512_max_ps
+#define MIN _mm512_min_ps
+#define FMA _mm512_fmadd_ps
+#define ROUND(v) _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define POW2I(n) _mm512_castsi512_ps(_mm512_slli_epi32( \
+	_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
+#define SEL_LT(a, b, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x)
+#define SEL_NAN(a, x, y) _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), y, x)
+#define ABS(v) _mm512_abs_ps(v)
+#define COPYSIGN(m, s) _mm512_or_ps(m, _mm512_and_ps(s, _mm512_set1_ps(-0.0f)))
+#define HSUM(v) hsum512(v)
+#define HMAX(v) _mm512_reduce_max_ps(v)
+#define RCP(v) rcp512(v)
+#include "embed/embed_kernels_simd.h"
+#undef SFX
+#undef TGT
+#undef W
+#undef VF
+#undef LD
+#undef ST
+#undef KM
+#undef LDM
+#undef STM
+#undef SET1
+#undef ADD
+#undef SUB
+#undef MUL
+#undef DIV
+#undef MAX
+#undef MIN
+#undef FMA
+#undef ROUND
+#undef POW2I
+#undef SEL_LT
+#undef SEL_NAN
+#undef ABS
+#undef COPYSIGN
+#undef HSUM
+#undef HMAX
+#undef RCP
+
+static const kernel_ops ops_avx512 = {
+	k_exp_512, k_erf_512, k_bias_gelu_512, k_add_bias_512, k_residual_512, k_softmax_512,
+	k_layernorm_512, k_bias_layernorm_512,
+};
+
+/* ------------------------------------------------------------------ */
+/* AVX2 + FMA                                                          */
+
+#define T256 "avx2,fma"
+
+static __attribute__((target(T256))) inline __m256i
+mask256(int k)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static __attribute__((target(T256))) inline double
+hsum256(__m256 v)
+{
+	float f[8];
+	double s = 0;
+
+	_mm256_storeu_ps(f, v);
+	for (int i = 0; i < 8; i++)
+		s += f[i];
+	return s;
+}
+
+static __attribute__((target(T256))) inline float
+hmax256(__m256 v)
+{
+	float f[8], m;
+
+	_mm256_storeu_ps(f, v);
+	m = f[0];
+	for (int i = 1; i < 8; i++)
+		m = f[i] > m ? f[i] : m;
+	return m;
+}
+
+#define SFX _256
+#define TGT T256
+#define W 8
+#define VF __m256
+#define LD(p) _mm256_loadu_ps(p)
+#define ST(p, v) _mm256_storeu_ps(p, v)
+#define LDM(p, k) _mm256_maskload_ps(p, mask256(k))
+#define STM(p, k, v) _mm256_maskstore_ps(p, mask256(k), v)
+#define SET1(x) _mm256_set1_ps(x)
+#define ADD _mm256_add_ps
+#define SUB _mm256_sub_ps
+#define MUL _mm256_mul_ps
+#define DIV _mm256_div_ps
+#define MAX _mm256_max_ps
+#define MIN _mm256_min_ps
+#define FMA _mm256_fmadd_ps
+#define ROUND(v) _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+#define POW2I(n) _mm256_castsi256_ps(_mm256_slli_epi32( \
+	_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
+#define SEL_LT(a, b, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ))
+#define SEL_NAN(a, x, y) _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, a, _CMP_UNORD_Q))
+#define ABS(v) _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v)
+#define COPYSIGN(m, s) _mm256_or_ps(m, _mm256_and_ps(s, _mm256_set1_ps(-0.0f)))
+#define HSUM(v) hsum256(v)
+#define HMAX(v) hmax256(v)
+#define RCP(v) _mm256_div_ps(_mm256_set1_ps(1.0f), v)
+#include "embed/embed_kernels_simd.h"
+
+static const kernel_ops ops_avx2 = {
+	k_exp_256, k_erf_256, k_bias_gelu_256, k_add_bias_256, k_residual_256, k_softmax_256,
+	k_layernorm_256, k_bias_layernorm_256,
+};
+
+static int
+cpu_level(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+		return EMBED_KERNELS_AVX512;
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		return EMBED_KERNELS_AVX2;
+	return EMBED_KERNELS_GENERIC;
+}
+
+static const kernel_ops *const levels[] = { &ops_generic, &ops_avx2, &ops_avx512 };
+#else
+static int
+cpu_level(void)
+{
+	return EMBED_KERNELS_GENERIC;
+}
+
+static const kernel_ops *const levels[] = { &ops_generic, NULL, NULL };
+#endif
+
+static const kernel_ops *ops;
+static int level;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void
+choose(void)
+{
+	level = cpu_level();
+	ops = levels[level];
+}
+
+static const kernel_ops *
+get(void)
+{
+	pthread_once(&once, choose);
+	return ops;
+}
+
+int
+embed_kernels_level(void)
+{
+	get();
+	return level;
+}
+
+const char *
+embed_kernels_name(int l)
+{
+	return l == EMBED_KERNELS_AVX512 ? "AVX-512" : l == EMBED_KERNELS_AVX2 ? "AVX2+FMA" : "generic C";
+}
+
+int
+embed_kernels_force(int l)
+{
+	get();
+	if (l < EMBED_KERNELS_GENERIC || l > EMBED_KERNELS_AVX512)
+		return vv_error(VV_EINVAL, "unknown kernel level %d", l);
+	if (l > cpu_level() || !levels[l])
+		return vv_error(VV_EUNSUPPORTED, "this CPU cannot run the %s kernels",
+				embed_kernels_name(l));
+	level = l;
+	ops = levels[l];
+	return 0;
+}
+
+void
+embed_kernels_exp(const float *x, float *y, size_t n)
+{
+	get()->exp(x, y, n);
+}
+
+void
+embed_kernels_erf(const float *x, float *y, size_t n)
+{
+	get()->erf(x, y, n);
+}
+
+void
+embed_kernels_bias_gelu(float *y, size_t rows, int n, const float *b)
+{
+	get()->bias_gelu(y, rows, n, b);
+}
+
+void
+embed_kernels_add_bias(float *y, size_t rows, int n, const float *b)
+{
+	get()->add_bias(y, rows, n, b);
+}
+
+void
+embed_kernels_residual(float *x, const float *y, size_t rows, int d, const float *b,
+		       const float *s)
+{
+	get()->residual(x, y, rows, d, b, s);
+}
+
+void
+embed_kernels_softmax(float *a, size_t rows, int n, size_t lda)
+{
+	get()->softmax(a, rows, n, lda);
+}
+
+void
+embed_kernels_layernorm(const float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
+			const float *g, const float *b, double eps)
+{
+	get()->layernorm(x, xs, y, ys, rows, d, g, b, eps);
+}
+
+void
+embed_kernels_bias_layernorm(float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
+			     const float *xb, const float *g, const float *b, double eps)
+{
+	if (xb)
+		get()->bias_layernorm(x, xs, y, ys, rows, d, xb, g, b, eps);
+	else
+		get()->layernorm(x, xs, y, ys, rows, d, g, b, eps);
+}

@@ -1,0 +1,271 @@
+/*
+ * embed_kernels_simd.h - the vector kernels of embed_kernels.c, written once
+ * over the macros below and included once per instruction set (AVX-512,
+ * AVX2) with those macros defined.  Not a public header.
+ *
+ * Expects: SFX (name suffix), TGT (target attribute string), W (lanes),
+ * VF (vector type), LD/ST (unaligned load/store), LDM/STM (load / store of
+ * the first k lanes, k < W; the load gives 0 elsewhere), SET1, ADD, SUB,
+ * MUL, DIV, MAX, MIN, FMA (a * b + c), ROUND (to nearest), POW2I (2^n for
+ * an integral-valued float vector n in [-64, 64]), SEL_LT(a, b, x, y)
+ * (x where a < b, else y), SEL_NAN(a, x, y) (x where a is NaN, else y),
+ * ABS, COPYSIGN(mag, sgn), HSUM (lanes summed in double), HMAX, RCP (1 / v
+ * for v >= 1 or inf, to float precision).
+ */
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define FN(name) CAT(name, SFX)
+#define ATTR static __attribute__((target(TGT), unused))
+
+/* exp(x), see embed_kernels.h */
+ATTR inline VF
+FN(vexp)(VF x)
+{
+	VF xc = MIN(MAX(x, SET1(-88.0f)), SET1(89.0f));
+	VF n = ROUND(MUL(xc, SET1(1.44269504088896341f)));
+	VF r = FMA(n, SET1(-0.693359375f), xc);
+	VF p, h, res;
+
+	r = FMA(n, SET1(2.12194440e-4f), r);
+	p = SET1(1.9875691500e-4f);
+	p = FMA(p, r, SET1(1.3981999507e-3f));
+	p = FMA(p, r, SET1(8.3334519073e-3f));
+	p = FMA(p, r, SET1(4.1665795894e-2f));
+	p = FMA(p, r, SET1(1.6666665459e-1f));
+	p = FMA(p, r, SET1(5.0000001201e-1f));
+	p = FMA(p, MUL(r, r), ADD(r, SET1(1.0f)));
+	/* 2^n as 2^h * 2^(n - h), each factor a normal float for n in [-127, 128] */
+	h = ROUND(MUL(n, SET1(0.5f)));
+	res = MUL(MUL(p, POW2I(h)), POW2I(SUB(n, h)));
+	res = SEL_LT(x, SET1(-88.0f), SET1(0.0f), res);
+	return SEL_NAN(x, x, res);
+}
+
+/* erf(x), Abramowitz-Stegun 7.1.26 */
+ATTR inline VF
+FN(verf)(VF x)
+{
+	VF ax = MIN(ABS(x), SET1(1e4f)); /* erf = +-1 there; keeps RCP finite (NaN: below) */
+	VF t = RCP(FMA(ax, SET1(0.3275911f), SET1(1.0f)));
+	VF p = SET1(1.061405429f), y;
+
+	p = FMA(p, t, SET1(-1.453152027f));
+	p = FMA(p, t, SET1(1.421413741f));
+	p = FMA(p, t, SET1(-0.284496736f));
+	p = FMA(p, t, SET1(0.254829592f));
+	p = MUL(p, t);
+	y = SUB(SET1(1.0f), MUL(p, FN(vexp)(MUL(SUB(SET1(0.0f), ax), ax))));
+	y = COPYSIGN(y, x);
+	return SEL_NAN(x, x, y);
+}
+
+ATTR inline VF
+FN(vgelu)(VF v)
+{
+	VF e = FN(verf)(MUL(v, SET1(0.70710678118654752f)));
+
+	return MUL(MUL(SET1(0.5f), v), ADD(SET1(1.0f), e));
+}
+
+ATTR void
+FN(k_exp)(const float *x, float *y, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + W <= n; i += W)
+		ST(y + i, FN(vexp)(LD(x + i)));
+	if (i < n)
+		STM(y + i, (int)(n - i), FN(vexp)(LDM(x + i, (int)(n - i))));
+}
+
+ATTR void
+FN(k_erf)(const float *x, float *y, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + W <= n; i += W)
+		ST(y + i, FN(verf)(LD(x + i)));
+	if (i < n)
+		STM(y + i, (int)(n - i), FN(verf)(LDM(x + i, (int)(n - i))));
+}
+
+ATTR void
+FN(k_bias_gelu)(float *y, size_t rows, int n, const float *b)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, y += n) {
+		for (i = 0; i + W <= n; i += W)
+			ST(y + i, FN(vgelu)(ADD(LD(y + i), LD(b + i))));
+		if (i < n)
+			STM(y + i, n - i, FN(vgelu)(ADD(LDM(y + i, n - i), LDM(b + i, n - i))));
+	}
+}
+
+ATTR void
+FN(k_add_bias)(float *y, size_t rows, int n, const float *b)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, y += n) {
+		for (i = 0; i + W <= n; i += W)
+			ST(y + i, ADD(LD(y + i), LD(b + i)));
+		if (i < n)
+			STM(y + i, n - i, ADD(LDM(y + i, n - i), LDM(b + i, n - i)));
+	}
+}
+
+ATTR void
+FN(k_residual)(float *x, const float *y, size_t rows, int d, const float *b, const float *s)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, x += d, y += d) {
+		for (i = 0; i + W <= d; i += W) {
+			VF v = ADD(LD(y + i), LD(b + i));
+
+			ST(x + i, s ? FMA(LD(s + i), v, LD(x + i)) : ADD(LD(x + i), v));
+		}
+		if (i < d) {
+			int k = d - i;
+			VF v = ADD(LDM(y + i, k), LDM(b + i, k));
+
+			STM(x + i, k, s ? FMA(LDM(s + i, k), v, LDM(x + i, k)) : ADD(LDM(x + i, k), v));
+		}
+	}
+}
+
+ATTR void
+FN(k_softmax)(float *a, size_t rows, int n, size_t lda)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, a += lda) {
+		VF vm = SET1(-INFINITY), vs = SET1(0.0f), m, inv;
+		float mx, tail = 0;
+		double s;
+
+		for (i = 0; i + W <= n; i += W)
+			vm = MAX(vm, LD(a + i));
+		mx = HMAX(vm);
+		for (int j = i; j < n; j++)
+			mx = a[j] > mx ? a[j] : mx;
+		m = SET1(mx);
+		for (i = 0; i + W <= n; i += W) {
+			VF e = FN(vexp)(SUB(LD(a + i), m));
+
+			ST(a + i, e);
+			vs = ADD(vs, e);
+		}
+		if (i < n) {
+			STM(a + i, n - i, FN(vexp)(SUB(LDM(a + i, n - i), m)));
+			for (int j = i; j < n; j++)
+				tail += a[j];
+		}
+		s = HSUM(vs) + tail;
+		inv = SET1((float)(1.0 / s));
+		for (i = 0; i + W <= n; i += W)
+			ST(a + i, MUL(LD(a + i), inv));
+		if (i < n)
+			STM(a + i, n - i, MUL(LDM(a + i, n - i), inv));
+	}
+}
+
+ATTR void
+FN(k_layernorm)(const float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
+		const float *g, const float *b, double eps)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, x += xs, y += ys) {
+		VF acc = SET1(0.0f), m, rs;
+		double mean, var;
+
+		for (i = 0; i + W <= d; i += W)
+			acc = ADD(acc, LD(x + i));
+		if (i < d)
+			acc = ADD(acc, LDM(x + i, d - i));
+		mean = HSUM(acc) / d;
+		m = SET1((float)mean);
+		acc = SET1(0.0f);
+		for (i = 0; i + W <= d; i += W) {
+			VF t = SUB(LD(x + i), m);
+
+			acc = FMA(t, t, acc);
+		}
+		/* the tail (i < d) is added in double below */
+		var = HSUM(acc);
+		for (int j = i; j < d; j++) {
+			double u = (double)x[j] - (double)(float)mean;
+
+			var += u * u;
+		}
+		var /= d;
+		rs = SET1((float)(1.0 / sqrt(var + eps)));
+		for (i = 0; i + W <= d; i += W)
+			ST(y + i, FMA(MUL(SUB(LD(x + i), m), rs), LD(g + i), LD(b + i)));
+		if (i < d) {
+			int k = d - i;
+
+			STM(y + i, k, FMA(MUL(SUB(LDM(x + i, k), m), rs), LDM(g + i, k), LDM(b + i, k)));
+		}
+	}
+}
+
+/* x += xb row by row, then y = LayerNorm(x): one pass less than the two apart */
+ATTR void
+FN(k_bias_layernorm)(float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
+		     const float *xb, const float *g, const float *b, double eps)
+{
+	size_t r;
+	int i;
+
+	for (r = 0; r < rows; r++, x += xs, y += ys) {
+		VF acc = SET1(0.0f), m, rs;
+		double mean, var;
+
+		for (i = 0; i + W <= d; i += W) {
+			VF v = ADD(LD(x + i), LD(xb + i));
+
+			ST(x + i, v);
+			acc = ADD(acc, v);
+		}
+		if (i < d) {
+			VF v = ADD(LDM(x + i, d - i), LDM(xb + i, d - i));
+
+			STM(x + i, d - i, v);
+			acc = ADD(acc, v);
+		}
+		mean = HSUM(acc) / d;
+		m = SET1((float)mean);
+		acc = SET1(0.0f);
+		for (i = 0; i + W <= d; i += W) {
+			VF t = SUB(LD(x + i), m);
+
+			acc = FMA(t, t, acc);
+		}
+		var = HSUM(acc);
+		for (int j = i; j < d; j++) {
+			double u = (double)x[j] - (double)(float)mean;
+
+			var += u * u;
+		}
+		var /= d;
+		rs = SET1((float)(1.0 / sqrt(var + eps)));
+		for (i = 0; i + W <= d; i += W)
+			ST(y + i, FMA(MUL(SUB(LD(x + i), m), rs), LD(g + i), LD(b + i)));
+		if (i < d) {
+			int k = d - i;
+
+			STM(y + i, k, FMA(MUL(SUB(LDM(x + i, k), m), rs), LDM(g + i, k), LDM(b + i, k)));
+		}
+	}
+}
+
+#undef ATTR
+#undef FN
