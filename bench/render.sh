@@ -16,7 +16,7 @@ PY=/usr/bin/python3
 OUT=${BENCH_OUT:-/tmp/vitviz-render-bench}
 mkdir -p "$OUT"
 
-make -s build/bench/render_driver
+make -s build/bench/render_driver >&2
 
 [ -f "$OUT/w10k/coords.npy" ] || $PY bench/make_render_work.py "$OUT/w10k" --n 10000 --T 2 >/dev/null
 [ -f "$OUT/w100k/coords.npy" ] || $PY bench/make_render_work.py "$OUT/w100k" --n 100000 --T 2 >/dev/null
@@ -42,6 +42,8 @@ if [ -n "$MPL_100K" ]; then
 fi
 
 fps() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s }'; }
+echo
+echo "## Rendering (vitviz vs matplotlib)"
 echo
 echo "| renderer | points | frames | seconds | frames/s | vs matplotlib |"
 echo "|---|---:|---:|---:|---:|---:|"

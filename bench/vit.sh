@@ -20,7 +20,7 @@ REP=${3:-3}
 ROUNDS=${4:-3}
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=$TH OMP_NUM_THREADS=$TH MKL_NUM_THREADS=$TH
-make -s build/bench/vit_bench build/bench/sgemm_peak
+make -s build/bench/vit_bench build/bench/sgemm_peak >&2
 mkdir -p bench/out
 for m in vit_b16 vit_ti16; do
 	[ -f bench/out/$m/model.safetensors ] || $PY bench/vit_bench.py gen bench/out/$m $m
