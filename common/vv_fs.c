@@ -135,11 +135,11 @@ vv_read_file(const char *path, size_t max_len, char **buf, size_t *len)
 	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return vv_error(VV_EIO, "%s: not a regular file", path);
+		return vv_error(VV_EREAD, "%s: not a regular file", path);
 	}
 	if ((uint64_t)st.st_size > max_len) {
 		close(fd);
@@ -157,7 +157,7 @@ vv_read_file(const char *path, size_t max_len, char **buf, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			err = vv_error(VV_EIO, "%s: read failed: %s", path,
+			err = vv_error(VV_EREAD, "%s: read failed: %s", path,
 				       r < 0 ? strerror(errno) : "file shrank while reading");
 			break;
 		}
@@ -225,10 +225,10 @@ vv_file_size(const char *path)
 	struct stat st;
 
 	if (stat(path, &st) != 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return vv_error(VV_EIO, "%s: not a regular file", path);
+		return vv_error(VV_EREAD, "%s: not a regular file", path);
 	return st.st_size;
 }
 
@@ -291,7 +291,7 @@ vv_list_dir(const char *path, char ***names, size_t *n)
 	*n = 0;
 	d = opendir(path);
 	if (!d)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: cannot open directory: %s", path, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -347,11 +347,11 @@ vv_file_fingerprint(const char *path, char out[40])
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		close(fd);
-		return vv_error(VV_EIO, "%s: %s", path, strerror(errno));
+		return vv_error(VV_EREAD, "%s: %s", path, strerror(errno));
 	}
 	buf = malloc(BLOCK);
 	if (!buf) {
