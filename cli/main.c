@@ -4,6 +4,7 @@
 #include "common/vv_log.h"
 
 #include <cblas.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +35,7 @@ usage(FILE *fp)
 		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].help);
 	fprintf(fp, "\n`vitviz COMMAND --help` lists a command's options.\n\n"
 		"Exit status: 0 success, 1 internal or resource error, 2 bad command line,\n"
-		"3 bad or missing input files, 4 outputs could not be written.\n");
+		"3 bad, missing or unreadable input files, 4 outputs could not be written.\n");
 }
 
 int
@@ -43,6 +44,9 @@ main(int argc, char **argv)
 	size_t i;
 	int a = 1;
 
+	/* a file size limit (ulimit -f) fails the write with EFBIG, reported and
+	 * cleaned up like a full disk, instead of killing the process */
+	signal(SIGXFSZ, SIG_IGN);
 	/* global flags before the command */
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--version")) {

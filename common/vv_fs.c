@@ -3,7 +3,9 @@
 #include "common/vv_error.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +34,12 @@ vv_outfile_open(vv_outfile **pf, const char *path)
 	if (!f)
 		return vv_error(VV_ENOMEM, "out of memory");
 	f->path = strdup(path);
-	f->tmp = malloc(n + sizeof(".tmp.XXXXXX"));
+	/* "<path>.tmp.<pid>.XXXXXX": the pid tells vv_clean_stale_tmp() whether
+	 * the writer is still alive */
+	f->tmp = malloc(n + sizeof(".tmp.4294967295.XXXXXX"));
 	if (!f->path || !f->tmp)
 		goto out_nomem;
-	memcpy(f->tmp, path, n);
-	memcpy(f->tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	sprintf(f->tmp, "%s.tmp.%u.XXXXXX", path, (unsigned)getpid());
 	fd = mkstemp(f->tmp);
 	if (fd < 0) {
 		int e = errno;
@@ -377,4 +380,60 @@ vv_file_fingerprint(const char *path, char out[40])
 				      (uint64_t)st.st_mtim.tv_sec * 1000000000ULL ^
 				      (uint64_t)st.st_mtim.tv_nsec));
 	return 0;
+}
+
+/* 1 when `name` is "<something>.tmp.<pid>.XXXXXX" (*pid receives the pid). */
+static int
+parse_tmp_name(const char *name, unsigned long *pid)
+{
+	const char *t = NULL, *p, *q;
+	size_t i;
+
+	for (p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+		t = p;
+	if (!t || t == name)
+		return 0;
+	p = t + 5;
+	for (q = p; *q >= '0' && *q <= '9'; q++)
+		;
+	if (q == p || q - p > 10 || *q != '.' || strlen(q + 1) != 6)
+		return 0;
+	for (i = 1; i <= 6; i++)
+		if (!isalnum((unsigned char)q[i]))
+			return 0;
+	*pid = strtoul(p, NULL, 10);
+	return *pid > 0;
+}
+
+int
+vv_clean_stale_tmp(const char *dir, const char *prefix)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int removed = 0, err;
+
+	err = vv_list_dir(dir, &names, &n);
+	if (err) {
+		vv_error_clear();
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned long pid;
+		struct stat st;
+		char *p;
+
+		if (prefix && strncmp(names[i], prefix, strlen(prefix)))
+			continue;
+		if (!parse_tmp_name(names[i], &pid) || pid == (unsigned long)getpid())
+			continue;
+		/* a live process (or one we may not signal) still owns it */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		p = vv_path_join(dir, names[i]);
+		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
+			removed++;
+		free(p);
+	}
+	vv_strv_free(&names, n);
+	return removed;
 }
