@@ -32,6 +32,10 @@ tu_teardown(void)
 {
 	if (!tu_tmp[0])
 		return 0;
+	if (getenv("TU_KEEP")) {
+		fprintf(stderr, "TU_KEEP: kept %s\n", tu_tmp);
+		return 0;
+	}
 	/* undo chmod 000 / 555 of the bad-input tests before removing */
 	return tu_sh("chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", tu_tmp, tu_tmp);
 }
@@ -92,6 +96,8 @@ tu_spawn(const char *prefix, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* empty now, so that a poller never sees the previous command's */
+	fclose(fopen(tu_path("err"), "w"));
 	snprintf(cmd, sizeof(cmd), "%s exec %s %s 2>%s/err >%s/out", prefix, tu_vitviz(), line,
 		 tu_tmp, tu_tmp);
 	pid = fork();

@@ -20,7 +20,7 @@ const char *tu_vitviz(void);
 /* Create tu_tmp for test `name`; 0 on success. */
 int tu_setup(const char *name);
 
-/* Remove tu_tmp and everything in it; 0 on success. */
+/* Remove tu_tmp and everything in it (kept when $TU_KEEP is set); 0 on success. */
 int tu_teardown(void);
 
 /* "<tu_tmp>/<name>" in one of 8 rotating static buffers. */
