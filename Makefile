@@ -90,6 +90,7 @@ FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_BINS = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 fuzz-bins:
+	@scripts/install-deps.sh --dev
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
 	  $(FUZZ_BINS)
 $(BUILD)/fuzz_%: fuzz/fuzz_main.c $(BUILD)/fuzz/fuzz_targets.o $(BUILD)/libvitviz.a
@@ -102,6 +103,7 @@ fuzz-smoke: fuzz-bins
 
 # an end-to-end `vitviz run` on a subset of the demo under valgrind
 valgrind: $(BUILD)/vitviz
+	@scripts/install-deps.sh --dev
 	VITVIZ=$(BUILD)/vitviz scripts/valgrind-demo.sh
 
 DEMO_TITLE = "A ViT learns to read digits"
