@@ -37,8 +37,8 @@ vv_json_parse(const char *name, const char *text, size_t len)
 		return NULL;
 	}
 	/*
-	 * The longest growth is "NaN" (3 bytes) -> NAN_TOKEN (12 bytes): at most
-	 * 4 output bytes per input byte, plus the terminator.
+	 * The longest growth is "NaN" (3 bytes) -> NAN_TOKEN (11 bytes), so a run of
+	 * NaNs needs more than 3 bytes per input byte; 4 per byte always suffices.
 	 */
 	if (len > (SIZE_MAX - 1) / 4) {
 		vv_error(VV_ENOMEM, "%s: too large", name);
