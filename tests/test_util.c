@@ -97,7 +97,12 @@ tu_spawn(const char *prefix, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	/* empty now, so that a poller never sees the previous command's */
-	fclose(fopen(tu_path("err"), "w"));
+	{
+		FILE *f = fopen(tu_path("err"), "w");
+
+		if (f)
+			fclose(f);
+	}
 	snprintf(cmd, sizeof(cmd), "%s exec %s %s 2>%s/err >%s/out", prefix, tu_vitviz(), line,
 		 tu_tmp, tu_tmp);
 	pid = fork();
