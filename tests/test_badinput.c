@@ -253,10 +253,19 @@ test_empty_folders(void **state)
 static void
 test_unreadable(void **state)
 {
-	const char *d = fresh("unread");
+	const char *d = fresh("unread0");
+	char cfg[600];
 	int fd;
 
 	(void)state;
+	/* a folder where a file should be: a read error whoever we are */
+	snprintf(cfg, sizeof(cfg), "%s/run/" CK_LAST "/config.json", d);
+	assert_int_equal(unlink(cfg), 0);
+	assert_int_equal(mkdir(cfg, 0755), 0);
+	check_failed(d, run_case(d, TU_DEMO_DATA, NULL), 3, CK_LAST "/config.json");
+	assert_non_null(strstr(tu_err(), "not a regular file"));
+	/* a file without read permission */
+	d = fresh("unread");
 	assert_int_equal(chmod(weights(d), 0), 0);
 	fd = open(weights(d), O_RDONLY);
 	if (fd >= 0) {
