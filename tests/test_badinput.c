@@ -3,7 +3,9 @@
  * the demo broken in one way per case (truncated, bit-flipped, wrong-dtype,
  * wrong-shape, missing-tensor and NaN weights, empty folders, unreadable
  * files, a data folder of non-images, a full disk, a read-only output
- * folder, a checkpoint deleted during the run).  Each case checks the exit
+ * folder, a checkpoint deleted during the run).  As root, where permission
+ * bits do not bind, the permission cases run the child as nobody through
+ * setpriv (skipped with a printed reason when that is not possible).  Each case checks the exit
  * status, that stderr is one line naming the file, and that no partial
  * output is left (no video, no "*.tmp.*" file).  Runs ./build/vitviz
  * ($VITVIZ) as a child process.
@@ -63,6 +65,29 @@ run_case(const char *dir, const char *data, const char *extra)
 {
 	return tu_run("--quiet run %s/run --data %s -o %s/out.mp4 --work %s/work " OPTS " %s", dir,
 		      data, dir, dir, extra ? extra : "");
+}
+
+/*
+ * Where permission bits do not bind us (root), run the child as nobody
+ * through setpriv: the prefix to use, after handing `dir` to nobody and
+ * opening tu_tmp to it.  NULL when that is not possible either.
+ */
+static const char *
+unprivileged(const char *dir)
+{
+	if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
+		return NULL;
+	if (chmod(tu_tmp, 0755) != 0 || tu_sh("chown -R 65534:65534 '%s'", dir) != 0)
+		return NULL;
+	return "setpriv --reuid=65534 --regid=65534 --clear-groups ";
+}
+
+/* run_case() behind a command prefix such as unprivileged()'s. */
+static int
+run_case_as(const char *prefix, const char *dir, const char *out)
+{
+	return tu_sh("%s%s --quiet run %s/run --data %s -o %s --work %s/work " OPTS " 2>%s/err >%s/out",
+		     prefix, tu_vitviz(), dir, TU_DEMO_DATA, out, dir, tu_tmp, tu_tmp);
 }
 
 /*
@@ -254,7 +279,7 @@ static void
 test_unreadable(void **state)
 {
 	const char *d = fresh("unread0");
-	char cfg[600];
+	char cfg[600], out[600];
 	int fd;
 
 	(void)state;
@@ -269,12 +294,22 @@ test_unreadable(void **state)
 	assert_int_equal(chmod(weights(d), 0), 0);
 	fd = open(weights(d), O_RDONLY);
 	if (fd >= 0) {
+		const char *pre;
+
 		close(fd);
-		printf("test_unreadable: skipped: chmod 000 does not block reads here "
-		       "(running as root or with CAP_DAC_OVERRIDE)\n");
-		skip();
+		pre = unprivileged(d);
+		if (!pre) {
+			printf("test_unreadable: skipped: chmod 000 does not block reads here "
+			       "(root or CAP_DAC_OVERRIDE) and setpriv cannot drop to nobody\n");
+			skip();
+			return;
+		}
+		printf("test_unreadable: running as root: the child runs as nobody (setpriv)\n");
+		snprintf(out, sizeof(out), "%s/out.mp4", d);
+		check_failed(d, run_case_as(pre, d, out), 3, CK_LAST "/model.safetensors");
+	} else {
+		check_failed(d, run_case(d, TU_DEMO_DATA, NULL), 3, CK_LAST "/model.safetensors");
 	}
-	check_failed(d, run_case(d, TU_DEMO_DATA, NULL), 3, CK_LAST "/model.safetensors");
 	assert_non_null(strstr(tu_err(), "ermission"));
 }
 
@@ -322,7 +357,7 @@ test_full_disk(void **state)
 static void
 test_readonly_output(void **state)
 {
-	const char *d = fresh("rofile");
+	const char *d = fresh("rofile"), *pre;
 	char p[600];
 	int fd;
 
@@ -331,6 +366,7 @@ test_readonly_output(void **state)
 	assert_int_equal(tu_sh("touch '%s/notadir'", d), 0);
 	assert_int_equal(tu_run("--quiet run %s/run --data %s -o %s/notadir/out.mp4 --work %s/work " OPTS,
 				d, TU_DEMO_DATA, d, d), 4);
+	printf("rofile: exit 4: %s", tu_err());
 	assert_int_equal(tu_count_lines(tu_err()), 1);
 	assert_non_null(strstr(tu_err(), "notadir/out.mp4"));
 	assert_int_equal(tu_count_tmp(d), 0);
@@ -340,14 +376,24 @@ test_readonly_output(void **state)
 	snprintf(p, sizeof(p), "%s/ro/probe", d);
 	fd = open(p, O_WRONLY | O_CREAT, 0644);
 	if (fd >= 0) {
+		char out[600];
+
 		close(fd);
 		unlink(p);
-		printf("test_readonly_output: read-only folder part skipped: chmod 555 does not block "
-		       "writes here (running as root or with CAP_DAC_OVERRIDE)\n");
-		return;
+		if (!(pre = unprivileged(d))) {
+			printf("test_readonly_output: read-only folder part skipped: chmod 555 does not "
+			       "block writes here (root or CAP_DAC_OVERRIDE) and setpriv cannot drop to "
+			       "nobody\n");
+			return;
+		}
+		printf("test_readonly_output: running as root: the child runs as nobody (setpriv)\n");
+		snprintf(out, sizeof(out), "%s/ro/out.mp4", d);
+		assert_int_equal(run_case_as(pre, d, out), 4);
+	} else {
+		assert_int_equal(tu_run("--quiet run %s/run --data %s -o %s/ro/out.mp4 --work %s/work " OPTS,
+					d, TU_DEMO_DATA, d, d), 4);
 	}
-	assert_int_equal(tu_run("--quiet run %s/run --data %s -o %s/ro/out.mp4 --work %s/work " OPTS, d,
-				TU_DEMO_DATA, d, d), 4);
+	printf("ro: exit 4: %s", tu_err());
 	assert_int_equal(tu_count_lines(tu_err()), 1);
 	assert_non_null(strstr(tu_err(), "ro/out.mp4"));
 	assert_int_equal(tu_count_tmp(d), 0);
