@@ -1,6 +1,9 @@
 # vitviz - see README.md.  `make` builds ./vitviz, `make test` runs every
 # test, `make demo` renders the bundled demo, `make asan` runs the tests
-# under AddressSanitizer + UBSan, `make bench` regenerates bench/RESULTS.md.
+# under AddressSanitizer + UBSan, `make bench` regenerates bench/RESULTS.md,
+# `make fuzz` runs the libFuzzer harnesses (FUZZ_SECONDS each), `make
+# fuzz-smoke` a few seconds each, `make valgrind` an end-to-end run under
+# valgrind.
 
 BUILD   ?= build
 OPT     ?= -O2
@@ -17,12 +20,16 @@ VV_LDLIBS  = $(DEP_LIBS) -lm $(LDLIBS)
 
 LIB_SRCS  := $(sort $(wildcard common/*.c embed/*.c analysis/*.c render/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
-TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+# tests/test_util.c holds helpers shared by the tests, not a test
+TEST_SRCS := $(filter-out tests/test_util.c,$(sort $(wildcard tests/test_*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+# linked into every test: shared helpers and the fuzz entry points that
+# tests/test_fuzz_regress.c replays
+TESTLIB_OBJS := $(BUILD)/tests/test_util.o $(BUILD)/fuzz/fuzz_targets.o
 
-.PHONY: all deps test asan demo bench fuzz clean
+.PHONY: all deps test asan demo bench fuzz fuzz-smoke fuzz-bins valgrind clean
 all: vitviz
 
 # Installs the Debian packages when something is missing, then records the
@@ -54,7 +61,11 @@ $(BUILD)/vitviz: $(CLI_OBJS) $(BUILD)/libvitviz.a
 vitviz: $(BUILD)/vitviz
 	cp $< $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libvitviz.a
+$(BUILD)/libvvtest.a: $(TESTLIB_OBJS)
+	@rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(VV_LDFLAGS) $^ $(CMOCKA_LIBS) $(VV_LDLIBS) -o $@
 
@@ -68,6 +79,32 @@ asan:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
+
+# libFuzzer harnesses (clang), one per parser of fuzz/fuzz_targets.c, built
+# in build-fuzz/ with ASan + UBSan; scripts/fuzz.sh seeds each corpus
+# (fuzz/corpus-<target>/) from the test fixtures and runs it.
+FUZZ_TARGETS = safetensors st_index pt pickle json config preproc trainer_state \
+               args_yaml summary_csv cifar jpeg png npy
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_BINS = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
+fuzz-bins:
+	@scripts/install-deps.sh --dev
+	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(FUZZ_BINS)
+$(BUILD)/fuzz_%: fuzz/fuzz_main.c $(BUILD)/fuzz/fuzz_targets.o $(BUILD)/libvitviz.a
+	@$(if $(V),,echo "  FUZZ    $@")
+	$(Q)$(CC) $(VV_CFLAGS) -fsanitize=fuzzer -DFUZZ_TARGET='"$*"' $^ $(VV_LDLIBS) -o $@
+fuzz: fuzz-bins
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-smoke: fuzz-bins
+	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+# an end-to-end `vitviz run` on a subset of the demo under valgrind
+valgrind: $(BUILD)/vitviz
+	@scripts/install-deps.sh --dev
+	VITVIZ=$(BUILD)/vitviz scripts/valgrind-demo.sh
 
 DEMO_TITLE = "A ViT learns to read digits"
 demo: vitviz
@@ -83,5 +120,5 @@ bench: vitviz bench-bins
 clean:
 	rm -rf build build-asan build-fuzz vitviz
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TESTS:=.d) $(BENCH_BINS:=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(TESTS:=.d) $(BENCH_BINS:=.d) $(TESTLIB_OBJS:.o=.d)
 .SECONDARY:

@@ -95,7 +95,8 @@ finish(const char *kind, struct rawv *r, analysis_loss_log **pl)
 		free(l);
 		return vv_error(VV_ENOMEM, "out of memory");
 	}
-	qsort(r->v, r->n, sizeof(*r->v), cmp_raw);
+	if (r->n) /* r->v is NULL for an empty log; qsort(NULL, 0) is UB */
+		qsort(r->v, r->n, sizeof(*r->v), cmp_raw);
 	for (i = 0; i < r->n; i++) {
 		const analysis_loss_point *p = &r->v[i].p;
 

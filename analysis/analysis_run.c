@@ -485,6 +485,8 @@ analysis_run(const char *workdir, const analysis_opts *o)
 
 	if ((err = check_opts(o)) || (err = vv_manifest_load(workdir, &r.m)))
 		return err;
+	/* temporary files a killed run left behind */
+	(void)vv_clean_stale_tmp(workdir, NULL);
 	r.t = r.m->nckpt;
 	r.n = r.m->n;
 	r.d = r.m->dim;

@@ -5,6 +5,7 @@
 #include "embed/embed_kernels.h"
 #include "common/vv_log.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,7 +36,7 @@ usage(FILE *fp)
 		fprintf(fp, "  %-9s %s\n", commands[i].name, commands[i].help);
 	fprintf(fp, "\n`vitviz COMMAND --help` lists a command's options.\n\n"
 		"Exit status: 0 success, 1 internal or resource error, 2 bad command line,\n"
-		"3 bad or missing input files, 4 outputs could not be written.\n");
+		"3 bad, missing or unreadable input files, 4 outputs could not be written.\n");
 }
 
 int
@@ -46,6 +47,9 @@ main(int argc, char **argv)
 
 	/* first: may re-exec with the AVX-512 kernels (see embed_blas.h) */
 	embed_blas_select_kernels(argc, argv);
+	/* a file size limit (ulimit -f) fails the write with EFBIG, reported and
+	 * cleaned up like a full disk, instead of killing the process */
+	signal(SIGXFSZ, SIG_IGN);
 	/* global flags before the command */
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--version")) {

@@ -58,6 +58,7 @@ vv_exit_code(int err)
 	case VV_EUNSUPPORTED:
 	case VV_ENOTFOUND:
 	case VV_EMISMATCH:
+	case VV_EREAD:
 		return VV_EXIT_INPUT;
 	case VV_EIO:
 		return VV_EXIT_OUTPUT;
@@ -78,6 +79,7 @@ vv_strerror(int err)
 	case VV_EUNSUPPORTED: return "unsupported input";
 	case VV_ENOTFOUND: return "not found";
 	case VV_EMISMATCH: return "inputs disagree";
+	case VV_EREAD: return "read error";
 	default: return "unknown error";
 	}
 }

@@ -14,11 +14,12 @@ enum {
 	VV_OK = 0,
 	VV_EINVAL = -1,       /* bad argument or option value */
 	VV_ENOMEM = -2,       /* allocation failed or a size would overflow */
-	VV_EIO = -3,          /* the operating system refused a read or write */
+	VV_EIO = -3,          /* the operating system refused a write (outputs) */
 	VV_EFORMAT = -4,      /* an input file is malformed or truncated */
 	VV_EUNSUPPORTED = -5, /* well-formed input that vitviz cannot handle */
 	VV_ENOTFOUND = -6,    /* a file, tensor, key or checkpoint is missing */
 	VV_EMISMATCH = -7,    /* inputs are individually fine but disagree */
+	VV_EREAD = -8,        /* the operating system refused to read an input (EACCES, EIO, EISDIR) */
 };
 
 /* Process exit codes, documented in the README and `vitviz --help`. */

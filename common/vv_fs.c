@@ -3,7 +3,9 @@
 #include "common/vv_error.h"
 
 #include <dirent.h>
+#include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +34,12 @@ vv_outfile_open(vv_outfile **pf, const char *path)
 	if (!f)
 		return vv_error(VV_ENOMEM, "out of memory");
 	f->path = strdup(path);
-	f->tmp = malloc(n + sizeof(".tmp.XXXXXX"));
+	/* "<path>.tmp.<pid>.XXXXXX": the pid tells vv_clean_stale_tmp() whether
+	 * the writer is still alive */
+	f->tmp = malloc(n + sizeof(".tmp.4294967295.XXXXXX"));
 	if (!f->path || !f->tmp)
 		goto out_nomem;
-	memcpy(f->tmp, path, n);
-	memcpy(f->tmp + n, ".tmp.XXXXXX", sizeof(".tmp.XXXXXX"));
+	sprintf(f->tmp, "%s.tmp.%u.XXXXXX", path, (unsigned)getpid());
 	fd = mkstemp(f->tmp);
 	if (fd < 0) {
 		int e = errno;
@@ -135,11 +138,11 @@ vv_read_file(const char *path, size_t max_len, char **buf, size_t *len)
 	*len = 0;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return vv_error(VV_EIO, "%s: not a regular file", path);
+		return vv_error(VV_EREAD, "%s: not a regular file", path);
 	}
 	if ((uint64_t)st.st_size > max_len) {
 		close(fd);
@@ -157,7 +160,7 @@ vv_read_file(const char *path, size_t max_len, char **buf, size_t *len)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			err = vv_error(VV_EIO, "%s: read failed: %s", path,
+			err = vv_error(VV_EREAD, "%s: read failed: %s", path,
 				       r < 0 ? strerror(errno) : "file shrank while reading");
 			break;
 		}
@@ -225,10 +228,10 @@ vv_file_size(const char *path)
 	struct stat st;
 
 	if (stat(path, &st) != 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: %s", path, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return vv_error(VV_EIO, "%s: not a regular file", path);
+		return vv_error(VV_EREAD, "%s: not a regular file", path);
 	return st.st_size;
 }
 
@@ -291,7 +294,7 @@ vv_list_dir(const char *path, char ***names, size_t *n)
 	*n = 0;
 	d = opendir(path);
 	if (!d)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: cannot open directory: %s", path, strerror(errno));
 	while ((e = readdir(d)) != NULL) {
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
@@ -347,11 +350,11 @@ vv_file_fingerprint(const char *path, char out[40])
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO,
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD,
 				"%s: cannot open: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
 		close(fd);
-		return vv_error(VV_EIO, "%s: %s", path, strerror(errno));
+		return vv_error(VV_EREAD, "%s: %s", path, strerror(errno));
 	}
 	buf = malloc(BLOCK);
 	if (!buf) {
@@ -377,4 +380,60 @@ vv_file_fingerprint(const char *path, char out[40])
 				      (uint64_t)st.st_mtim.tv_sec * 1000000000ULL ^
 				      (uint64_t)st.st_mtim.tv_nsec));
 	return 0;
+}
+
+/* 1 when `name` is "<something>.tmp.<pid>.XXXXXX" (*pid receives the pid). */
+static int
+parse_tmp_name(const char *name, unsigned long *pid)
+{
+	const char *t = NULL, *p, *q;
+	size_t i;
+
+	for (p = strstr(name, ".tmp."); p; p = strstr(p + 1, ".tmp."))
+		t = p;
+	if (!t || t == name)
+		return 0;
+	p = t + 5;
+	for (q = p; *q >= '0' && *q <= '9'; q++)
+		;
+	if (q == p || q - p > 10 || *q != '.' || strlen(q + 1) != 6)
+		return 0;
+	for (i = 1; i <= 6; i++)
+		if (!isalnum((unsigned char)q[i]))
+			return 0;
+	*pid = strtoul(p, NULL, 10);
+	return *pid > 0;
+}
+
+int
+vv_clean_stale_tmp(const char *dir, const char *prefix)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int removed = 0, err;
+
+	err = vv_list_dir(dir, &names, &n);
+	if (err) {
+		vv_error_clear();
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned long pid;
+		struct stat st;
+		char *p;
+
+		if (prefix && strncmp(names[i], prefix, strlen(prefix)))
+			continue;
+		if (!parse_tmp_name(names[i], &pid) || pid == (unsigned long)getpid())
+			continue;
+		/* a live process (or one we may not signal) still owns it */
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		p = vv_path_join(dir, names[i]);
+		if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && unlink(p) == 0)
+			removed++;
+		free(p);
+	}
+	vv_strv_free(&names, n);
+	return removed;
 }

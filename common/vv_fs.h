@@ -15,7 +15,7 @@
 typedef struct vv_outfile {
 	FILE *fp;   /* stream to write to (the temporary file) */
 	char *path; /* final destination */
-	char *tmp;  /* temporary name, "<path>.tmp.XXXXXX" */
+	char *tmp;  /* temporary name, "<path>.tmp.<pid>.XXXXXX" */
 } vv_outfile;
 
 /* Create a temporary output for `path`; *pf is NULL on failure. */
@@ -30,6 +30,15 @@ int vv_outfile_commit(vv_outfile **pf);
 
 /* Discard the temporary file and free *pf (NULL-safe). */
 void vv_outfile_abort(vv_outfile **pf);
+
+/*
+ * Remove the temporary files that killed processes left in `dir`: regular
+ * files named "<name>.tmp.<pid>.XXXXXX" (as vv_outfile_open() makes them)
+ * whose <pid> is no longer running; with `prefix`, only names starting with
+ * it.  Files of live processes, including this one, are kept.  Returns the
+ * number removed; an unreadable folder is not an error (0).
+ */
+int vv_clean_stale_tmp(const char *dir, const char *prefix);
 
 /* Write `len` bytes to `path` atomically. */
 int vv_write_file_atomic(const char *path, const void *data, size_t len);

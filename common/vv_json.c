@@ -4,6 +4,7 @@
 #include "common/vv_fs.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,13 +25,26 @@ token_at(const char *p, const char *end, const char *tok)
 cJSON *
 vv_json_parse(const char *name, const char *text, size_t len)
 {
-	const char *p = text, *end = text + len;
+	const char *p = text, *end = text + len, *pend = NULL;
 	char *buf, *o;
 	int in_str = 0;
 	cJSON *root;
 
-	/* each token grows by at most 6 bytes per 3 input bytes */
-	buf = malloc(len * 3 + 1);
+	/* cJSON would stop at a NUL and ignore what follows it */
+	if (memchr(text, '\0', len)) {
+		vv_error(VV_EFORMAT, "%s: invalid JSON: NUL byte at byte %ld", name,
+			 (long)((const char *)memchr(text, '\0', len) - text));
+		return NULL;
+	}
+	/*
+	 * The longest growth is "NaN" (3 bytes) -> NAN_TOKEN (11 bytes), so a run of
+	 * NaNs needs more than 3 bytes per input byte; 4 per byte always suffices.
+	 */
+	if (len > (SIZE_MAX - 1) / 4) {
+		vv_error(VV_ENOMEM, "%s: too large", name);
+		return NULL;
+	}
+	buf = malloc(len * 4 + 1);
 	if (!buf) {
 		vv_error(VV_ENOMEM, "%s: out of memory", name);
 		return NULL;
@@ -63,11 +77,17 @@ vv_json_parse(const char *name, const char *text, size_t len)
 		}
 	}
 	*o = '\0';
-	root = cJSON_ParseWithLength(buf, (size_t)(o - buf));
+	/*
+	 * The length includes the terminator so that require_null_terminated
+	 * rejects anything but whitespace after the top-level value.
+	 */
+	root = cJSON_ParseWithLengthOpts(buf, (size_t)(o - buf) + 1, &pend, 1);
 	if (!root) {
 		const char *ep = cJSON_GetErrorPtr();
 		long off = ep && ep >= buf && ep <= o ? (long)(ep - buf) : -1;
 
+		if (pend && pend >= buf && pend <= o)
+			off = (long)(pend - buf);
 		vv_error(VV_EFORMAT, "%s: invalid JSON near byte %ld", name, off);
 	}
 	free(buf);

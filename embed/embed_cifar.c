@@ -51,7 +51,7 @@ read_at(int fd, const char *path, void *buf, size_t len, int64_t off)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
-			return vv_error(VV_EIO, "%s: read failed: %s", path, strerror(errno));
+			return vv_error(VV_EREAD, "%s: read failed: %s", path, strerror(errno));
 		if (r == 0)
 			return vv_error(VV_EFORMAT, "%s: file shrank while reading", path);
 		got += (size_t)r;
@@ -341,10 +341,10 @@ scan_batch(embed_dataset *d, struct cifar_state *st, size_t b, size_t *cap)
 
 	st->fd[b] = open(path, O_RDONLY | O_CLOEXEC);
 	if (st->fd[b] < 0)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO, "%s: cannot open: %s",
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD, "%s: cannot open: %s",
 				path, strerror(errno));
 	if (fstat(st->fd[b], &sb) || !S_ISREG(sb.st_mode))
-		return vv_error(VV_EIO, "%s: not a regular file", path);
+		return vv_error(VV_EREAD, "%s: not a regular file", path);
 	err = embed_cifar_kind(path, (int64_t)sb.st_size, &k);
 	if (err)
 		return err;
@@ -543,7 +543,7 @@ embed_cifar_load(const embed_dataset *d, size_t i, embed_image **out)
 	if (b == st->n)
 		return vv_error(VV_ENOTFOUND, "%s: no batch %s", d->root, name);
 	if (fstat(st->fd[b], &sb))
-		return vv_error(VV_EIO, "%s: %s", st->path[b], strerror(errno));
+		return vv_error(VV_EREAD, "%s: %s", st->path[b], strerror(errno));
 	return load_record(st->fd[b], st->path[b], d->kind, rec, (int64_t)sb.st_size, out);
 }
 
@@ -589,12 +589,12 @@ embed_cifar_load_path(const char *root, const char *relpath, embed_image **out)
 		return vv_error(VV_ENOMEM, "out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		err = vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO, "%s: cannot open: %s", path,
+		err = vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD, "%s: cannot open: %s", path,
 			       strerror(errno));
 		goto out_free_path;
 	}
 	if (fstat(fd, &sb) || !S_ISREG(sb.st_mode)) {
-		err = vv_error(VV_EIO, "%s: not a regular file", path);
+		err = vv_error(VV_EREAD, "%s: not a regular file", path);
 		goto out_close;
 	}
 	err = embed_cifar_kind(path, (int64_t)sb.st_size, &kind);

@@ -380,8 +380,7 @@ embed_vit_config_load(const char *path, embed_vit_config **pc)
 	int err;
 
 	*pc = NULL;
-	if (!vv_is_file(path))
-		return vv_error(VV_ENOTFOUND, "%s: no such file", path);
+	/* a missing file is VV_ENOTFOUND, a folder or unreadable file VV_EREAD */
 	err = vv_read_file(path, CONFIG_MAX_FILE, &text, &len);
 	if (err)
 		return err;

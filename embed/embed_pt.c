@@ -123,7 +123,7 @@ check_magic(const char *path)
 
 	fp = fopen(path, "rb");
 	if (!fp)
-		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EIO, "%s: cannot open: %s",
+		return vv_error(errno == ENOENT ? VV_ENOTFOUND : VV_EREAD, "%s: cannot open: %s",
 				path, strerror(errno));
 	n = fread(head, 1, sizeof(head), fp);
 	fclose(fp);

@@ -45,7 +45,7 @@ typedef struct embed_pt_opts {
  * dict the regular one is used, with a warning and info->used_ema = 0.
  * Errors name the file: VV_EUNSUPPORTED for a pickled nn.Module, big-endian
  * data or legacy storage views; VV_EFORMAT for anything malformed;
- * VV_ENOTFOUND when it is missing or holds no tensors; VV_EIO when it
+ * VV_ENOTFOUND when it is missing or holds no tensors; VV_EREAD when it
  * cannot be read.
  */
 int embed_pt_load(const char *path, const embed_pt_opts *opts, embed_tensors **out,

@@ -397,12 +397,12 @@ st_load(const char *path, embed_tensors *t, embed_tensors *skip)
 	if (fd < 0) {
 		int e = errno;
 
-		return vv_error(e == ENOENT ? VV_ENOTFOUND : VV_EIO, "%s: cannot open: %s",
+		return vv_error(e == ENOENT ? VV_ENOTFOUND : VV_EREAD, "%s: cannot open: %s",
 				path, strerror(e));
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
-		return vv_error(VV_EIO, "%s: not a regular file", path);
+		return vv_error(VV_EREAD, "%s: not a regular file", path);
 	}
 	if ((uint64_t)st.st_size < 8) {
 		close(fd);
@@ -416,7 +416,7 @@ st_load(const char *path, embed_tensors *t, embed_tensors *skip)
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED)
-		return vv_error(VV_EIO, "%s: cannot map: %s", path, strerror(errno));
+		return vv_error(VV_EREAD, "%s: cannot map: %s", path, strerror(errno));
 	madvise(map, (size_t)st.st_size, MADV_SEQUENTIAL);
 	err = st_parse(path, map, (size_t)st.st_size, t, skip, 1);
 	munmap(map, (size_t)st.st_size);

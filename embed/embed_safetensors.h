@@ -27,7 +27,7 @@
 /*
  * Load every floating tensor of the .safetensors file at `path` into `t`
  * (appended; a name already in `t` is VV_EFORMAT).  The file is mapped, not
- * read.  Errors: VV_EIO (cannot open/map), VV_EFORMAT (any rule broken),
+ * read.  Errors: VV_EREAD (cannot open/map), VV_EFORMAT (any rule broken),
  * VV_EUNSUPPORTED (unknown dtype), VV_ENOMEM; the message names the file.
  * On error `t` may hold the tensors added before the bad one.
  */

@@ -570,6 +570,26 @@ stage_release(stage *s)
 	free(s->cache);
 }
 
+/* Remove the temporary files a killed run left in the work folder. */
+static void
+clean_stale(const char *workdir)
+{
+	static const char *const subs[] = { NULL, "embeddings", "logits" };
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(subs) / sizeof(*subs); i++) {
+		char *d = subs[i] ? vv_path_join(workdir, subs[i]) : NULL;
+
+		if (subs[i] && !d)
+			continue;
+		n += vv_clean_stale_tmp(d ? d : workdir, NULL);
+		free(d);
+	}
+	if (n)
+		vv_info("%s: removed %d temporary file(s) left by an interrupted run", workdir, n);
+}
+
 int
 embed_stage_run(const embed_stage_opts *o)
 {
@@ -594,6 +614,7 @@ embed_stage_run(const embed_stage_opts *o)
 		goto out;
 	}
 	free(sub);
+	clean_stale(o->workdir);
 	err = prepare_samples(&s);
 	if (err)
 		goto out;

@@ -32,7 +32,7 @@ embed_zip_open(const char *path, embed_zip **pz)
 	if (!z->za) {
 		zip_error_init_with_code(&ze, code);
 		err = vv_error(code == ZIP_ER_OPEN || code == ZIP_ER_READ || code == ZIP_ER_NOENT ?
-			       VV_EIO : VV_EFORMAT,
+			       VV_EREAD : VV_EFORMAT,
 			       "%s: not a readable zip archive (%s)", path, zip_error_strerror(&ze));
 		zip_error_fini(&ze);
 		goto out_free_path;

@@ -13,7 +13,7 @@
 
 typedef struct embed_zip embed_zip;
 
-/* Open `path` read-only; *pz is NULL on failure (VV_EFORMAT, VV_EIO). */
+/* Open `path` read-only; *pz is NULL on failure (VV_EFORMAT, VV_EREAD). */
 int embed_zip_open(const char *path, embed_zip **pz);
 
 /* Close and free *pz; it becomes NULL (NULL-safe). */

@@ -256,7 +256,7 @@ draw_scatter_axes(render_scene *s, cairo_t *cr)
 		cairo_line_to(cr, L->scatter.x + L->scatter.w, py);
 		cairo_stroke(cr);
 		if (v % 2 == 0) {
-			char buf[8];
+			char buf[sizeof("-2147483648")]; /* any int fits: no truncation */
 			double h;
 
 			snprintf(buf, sizeof(buf), "%d", v);
@@ -499,7 +499,7 @@ draw_badges(render_scene *s)
 	for (int i = 0; i < RENDER_MAX_TOP; i++) {
 		render_text_style st = style(r * 1.25, 1, s->tc.bg, RENDER_ALIGN_CENTER, 0);
 		cairo_t *cr;
-		char buf[8];
+		char buf[sizeof("-2147483648")]; /* any int fits: no truncation */
 		double h;
 
 		s->badge[i] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, 2 * r + 2, 2 * r + 2);

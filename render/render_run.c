@@ -1,4 +1,5 @@
 /* render_run.c - the render stage: timeline, frames, encoding. */
+#define _GNU_SOURCE /* asprintf */
 #include "render/render_run.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
@@ -134,6 +135,20 @@ write_png_frame(const char *dir, int64_t k, cairo_surface_t *frame)
 	return err;
 }
 
+/* Remove "<out>.tmp.<pid>.XXXXXX" files a killed render left beside `out`. */
+static void
+clean_stale_output(const char *out)
+{
+	const char *slash = strrchr(out, '/');
+	char *dir = slash ? strndup(out, (size_t)(slash - out) + 1) : strdup(".");
+	char *prefix = NULL;
+
+	if (dir && asprintf(&prefix, "%s.tmp.", slash ? slash + 1 : out) >= 0)
+		(void)vv_clean_stale_tmp(dir, prefix);
+	free(prefix);
+	free(dir);
+}
+
 int
 render_run(const char *workdir, const char *out_path, const render_opts *o)
 {
@@ -159,6 +174,8 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 		vv_info("%s: GIF frame rate %d fps (asked %d)", out_path, fps, o->fps);
 	if (o->frames_dir && (err = vv_mkdir_p(o->frames_dir)))
 		return err;
+	if (out_path)
+		clean_stale_output(out_path);
 	t0 = vv_now();
 	if ((err = render_inputs_load(workdir, &in)))
 		return err;

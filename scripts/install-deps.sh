@@ -6,6 +6,9 @@
 #   scripts/install-deps.sh            build + test + run dependencies
 #   scripts/install-deps.sh --python   also the Python stack used only to
 #                                      regenerate fixtures, the demo and benches
+#   scripts/install-deps.sh --dev      also the hardening tools (CI, `make
+#                                      fuzz`, `make valgrind`): clang with
+#                                      libFuzzer (libclang-rt-14-dev) and valgrind
 set -eu
 
 PKGS="build-essential pkg-config
@@ -17,8 +20,16 @@ libcjson-dev libzip-dev libyaml-dev libcmocka-dev"
 PYPKGS="python3 python3-numpy python3-scipy python3-sklearn python3-pil
 python3-matplotlib python3-torch python3-yaml ffmpeg"
 
+DEVPKGS="clang libclang-rt-14-dev valgrind"
+
 want=$PKGS
-[ "${1:-}" = "--python" ] && want="$PKGS $PYPKGS"
+for a in "$@"; do
+	case $a in
+	--python) want="$want $PYPKGS" ;;
+	--dev) want="$want $DEVPKGS" ;;
+	*) echo "install-deps: unknown option $a (--python, --dev)" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
 for p in $want; do

@@ -2,7 +2,7 @@
  * test_cli.c - the vitviz command end to end on the bundled demo: embed,
  * analyze, render (MP4 and GIF), report, reuse on rerun, and the one-line
  * errors with their exit codes.  Runs the binary named by $VITVIZ
- * (default build/vitviz) from the repository root.
+ * (default build/vitviz) from the repository root (tests/test_util.h).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +22,7 @@
 #include "common/vv_csv.h"
 #include "common/vv_fs.h"
 #include "common/vv_npy.h"
+#include "tests/test_util.h"
 
 #define DEMO_RUN "data/demo/run"
 #define DEMO_DATA "data/demo/images"
@@ -30,84 +31,22 @@
 #define SMALL "--size 320x240 --fps 10 --seconds-per-checkpoint 0.1 --hold 0.5"
 #define SMALL_FRAMES 35
 
-static char tmp[64];
-static const char *vitviz;
-
 static int
 setup(void **state)
 {
-	char cmd[512];
-
 	(void)state;
-	vitviz = getenv("VITVIZ") ? getenv("VITVIZ") : "build/vitviz";
-	strcpy(tmp, "/tmp/vv_test_cli.XXXXXX");
-	if (!mkdtemp(tmp))
+	if (tu_setup("test_cli"))
 		return -1;
 	/* one full run that the other tests inspect */
-	snprintf(cmd, sizeof(cmd), "%s --quiet run %s --data %s -o %s/demo.mp4 --work %s/work %s",
-		 vitviz, DEMO_RUN, DEMO_DATA, tmp, tmp, SMALL);
-	return system(cmd) == 0 ? 0 : -1;
+	return tu_run("--quiet run %s --data %s -o %s --work %s %s", DEMO_RUN, DEMO_DATA,
+		      tu_path("demo.mp4"), tu_path("work"), SMALL) == 0 ? 0 : -1;
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
-	return system(cmd);
-}
-
-static char *
-tpath(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmp, name);
-	return buf[k];
-}
-
-/* Run a shell command; return its exit status, stderr kept in tmp/err. */
-static int
-run(const char *fmt, ...)
-{
-	char cmd[2048], line[1024];
-	va_list ap;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	snprintf(cmd, sizeof(cmd), "%s %s 2>%s/err >%s/out", vitviz, line, tmp, tmp);
-	st = system(cmd);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-/* The captured stderr (static buffer). */
-static const char *
-err_text(void)
-{
-	static char buf[8192];
-	FILE *f = fopen(tpath("err"), "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
-static int
-count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
+	return tu_teardown();
 }
 
 typedef struct probe {
@@ -147,7 +86,7 @@ test_mp4(void **state)
 	probe p;
 
 	(void)state;
-	probe_file(tpath("demo.mp4"), &p);
+	probe_file(tu_path("demo.mp4"), &p);
 	assert_int_equal(p.codec, AV_CODEC_ID_H264);
 	assert_int_equal(p.w, 320);
 	assert_int_equal(p.h, 240);
@@ -169,11 +108,11 @@ test_embeddings_match_reference(void **state)
 		double md = 0;
 		int64_t j;
 
-		snprintf(path, sizeof(path), "%s/work/embeddings/%s.npy", tmp, ck[i]);
+		snprintf(path, sizeof(path), "%s/work/embeddings/%s.npy", tu_tmp, ck[i]);
 		assert_int_equal(vv_npy_read(path, &a), 0);
 		snprintf(path, sizeof(path), "%s/%s.emb.npy", DEMO_FIX, ck[i]);
 		assert_int_equal(vv_npy_read(path, &b), 0);
-		snprintf(path, sizeof(path), "%s/work/logits/%s.npy", tmp, ck[i]);
+		snprintf(path, sizeof(path), "%s/work/logits/%s.npy", tu_tmp, ck[i]);
 		assert_int_equal(vv_npy_read(path, &la), 0);
 		snprintf(path, sizeof(path), "%s/%s.logits.npy", DEMO_FIX, ck[i]);
 		assert_int_equal(vv_npy_read(path, &lb), 0);
@@ -204,7 +143,7 @@ test_samples_order(void **state)
 
 	(void)state;
 	assert_int_equal(vv_read_file(DEMO_FIX "/samples.txt", 1 << 20, &want, &len), 0);
-	assert_int_equal(vv_csv_read(tpath("work/samples.csv"), 1 << 22, &c), 0);
+	assert_int_equal(vv_csv_read(tu_path("work/samples.csv"), 1 << 22, &c), 0);
 	assert_int_equal(c->nrows, 360);
 	for (tok = strtok_r(want, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save), i++)
 		assert_string_equal(c->rows[i][vv_csv_col(c, "path")], tok);
@@ -222,15 +161,15 @@ test_gif_and_report(void **state)
 	size_t i;
 
 	(void)state;
-	assert_int_equal(run("--quiet render %s -o %s %s", tpath("work"), tpath("demo.gif"), SMALL), 0);
-	probe_file(tpath("demo.gif"), &p);
+	assert_int_equal(tu_run("--quiet render %s -o %s %s", tu_path("work"), tu_path("demo.gif"), SMALL), 0);
+	probe_file(tu_path("demo.gif"), &p);
 	assert_int_equal(p.codec, AV_CODEC_ID_GIF);
 	assert_int_equal(p.w, 320);
 	assert_int_equal(p.h, 240);
 	assert_int_equal(p.packets, SMALL_FRAMES);
 
-	assert_int_equal(run("report %s --top 8 -o %s", tpath("work"), tpath("top.csv")), 0);
-	assert_int_equal(vv_csv_read(tpath("top.csv"), 1 << 20, &c), 0);
+	assert_int_equal(tu_run("report %s --top 8 -o %s", tu_path("work"), tu_path("top.csv")), 0);
+	assert_int_equal(vv_csv_read(tu_path("top.csv"), 1 << 20, &c), 0);
 	assert_int_equal(c->nrows, 8);
 	assert_true(vv_csv_col(c, "score") >= 0 && vv_csv_col(c, "path") >= 0);
 	assert_true(vv_csv_col(c, "label_quality") >= 0);
@@ -251,10 +190,10 @@ test_rerun_reuses(void **state)
 	struct stat a, b;
 
 	(void)state;
-	assert_int_equal(stat(tpath("work/embeddings/checkpoint-450.npy"), &a), 0);
-	assert_int_equal(run("embed %s --data %s -o %s", DEMO_RUN, DEMO_DATA, tpath("work")), 0);
-	assert_non_null(strstr(err_text(), "0 computed, 30 reused"));
-	assert_int_equal(stat(tpath("work/embeddings/checkpoint-450.npy"), &b), 0);
+	assert_int_equal(stat(tu_path("work/embeddings/checkpoint-450.npy"), &a), 0);
+	assert_int_equal(tu_run("embed %s --data %s -o %s", DEMO_RUN, DEMO_DATA, tu_path("work")), 0);
+	assert_non_null(strstr(tu_err(), "0 computed, 30 reused"));
+	assert_int_equal(stat(tu_path("work/embeddings/checkpoint-450.npy"), &b), 0);
 	assert_int_equal(a.st_ino, b.st_ino);
 	assert_int_equal(a.st_mtim.tv_nsec, b.st_mtim.tv_nsec);
 }
@@ -264,22 +203,22 @@ test_errors(void **state)
 {
 	(void)state;
 	/* bad input: one line naming the file, exit 3 */
-	assert_int_equal(run("embed %s/nowhere --data %s -o %s", tmp, DEMO_DATA, tpath("w2")), 3);
-	assert_int_equal(count_lines(err_text()), 1);
-	assert_non_null(strstr(err_text(), "nowhere"));
-	assert_int_equal(run("analyze %s", tmp), 3);
-	assert_int_equal(count_lines(err_text()), 1);
-	assert_non_null(strstr(err_text(), "not a vitviz work folder"));
+	assert_int_equal(tu_run("embed %s/nowhere --data %s -o %s", tu_tmp, DEMO_DATA, tu_path("w2")), 3);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_non_null(strstr(tu_err(), "nowhere"));
+	assert_int_equal(tu_run("analyze %s", tu_tmp), 3);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_non_null(strstr(tu_err(), "not a vitviz work folder"));
 	/* bad command line: exit 2 */
-	assert_int_equal(run("frobnicate"), 2);
-	assert_int_equal(run("render %s -o x.avi --size 321x240", tpath("work")), 2);
-	assert_int_equal(count_lines(err_text()), 1);
-	assert_int_equal(run("embed %s -o %s", DEMO_RUN, tpath("w3")), 2);
-	assert_non_null(strstr(err_text(), "--data"));
+	assert_int_equal(tu_run("frobnicate"), 2);
+	assert_int_equal(tu_run("render %s -o x.avi --size 321x240", tu_path("work")), 2);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_int_equal(tu_run("embed %s -o %s", DEMO_RUN, tu_path("w3")), 2);
+	assert_non_null(strstr(tu_err(), "--data"));
 	/* help and version succeed */
-	assert_int_equal(run("--help"), 0);
-	assert_int_equal(run("run --help"), 0);
-	assert_int_equal(run("--version"), 0);
+	assert_int_equal(tu_run("--help"), 0);
+	assert_int_equal(tu_run("run --help"), 0);
+	assert_int_equal(tu_run("--version"), 0);
 }
 
 /* The text of tmp/out (static buffer). */

@@ -110,6 +110,48 @@ test_json_python_tokens(void **state)
 	assert_non_null(strstr(vv_errmsg(), "bad.json"));
 }
 
+/* Input that grows when rewritten, trailing junk and NUL bytes. */
+static void
+test_json_strict(void **state)
+{
+	char big[3 * 4000 + 3];
+	cJSON *j;
+	size_t n = 0;
+	int i;
+	double v;
+
+	(void)state;
+	/* an array of NaNs (each rewritten to an 11-byte token) parses */
+	big[n++] = '[';
+	for (i = 0; i < 1000; i++) {
+		memcpy(big + n, "NaN,", 4);
+		n += 4;
+	}
+	memcpy(big + n, "NaN]", 4);
+	n += 4;
+	j = vv_json_parse("nan.json", big, n);
+	assert_non_null(j);
+	assert_int_equal(cJSON_GetArraySize(j), 1001);
+	assert_int_equal(vv_json_number(cJSON_GetArrayItem(j, 1000), &v), 0);
+	assert_true(isnan(v));
+	cJSON_Delete(j);
+	/* whitespace after the value is fine, anything else is not */
+	j = vv_json_parse("ws.json", "{\"a\": 1}  \n", 11);
+	assert_non_null(j);
+	cJSON_Delete(j);
+	assert_null(vv_json_parse("junk.json", "{\"a\": 1} x", 10));
+	assert_non_null(strstr(vv_errmsg(), "junk.json"));
+	assert_null(vv_json_parse("two.json", "{} {}", 5));
+	assert_null(vv_json_parse("nul.json", "{}\0 ", 4));
+	assert_non_null(strstr(vv_errmsg(), "nul.json"));
+	/* a run of NaNs grows 11/3 times: used to overflow the rewrite buffer */
+	memset(big, 0, sizeof(big));
+	for (n = 0; n + 3 <= sizeof(big) - 1; n += 3)
+		memcpy(big + n, "NaN", 3);
+	assert_null(vv_json_parse("nans.json", big, n));
+	assert_non_null(strstr(vv_errmsg(), "nans.json"));
+}
+
 static void
 test_csv_roundtrip(void **state)
 {
@@ -169,6 +211,7 @@ main(void)
 		cmocka_unit_test(test_npy_roundtrip),
 		cmocka_unit_test(test_npy_rejects_bad),
 		cmocka_unit_test(test_json_python_tokens),
+		cmocka_unit_test(test_json_strict),
 		cmocka_unit_test(test_csv_roundtrip),
 		cmocka_unit_test(test_outfile_abort_leaves_nothing),
 	};

@@ -1,0 +1,352 @@
+/* fuzz_targets.c - the parser entry points behind fuzz_targets.h. */
+#include "fuzz/fuzz_targets.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis/analysis_loss.h"
+#include "common/vv_csv.h"
+#include "common/vv_error.h"
+#include "common/vv_fs.h"
+#include "common/vv_json.h"
+#include "common/vv_log.h"
+#include "common/vv_npy.h"
+#include "embed/embed_config.h"
+#include "embed/embed_dataset.h"
+#include "embed/embed_decode.h"
+#include "embed/embed_image.h"
+#include "embed/embed_pickle.h"
+#include "embed/embed_pt.h"
+#include "embed/embed_safetensors.h"
+#include "embed/embed_tensors.h"
+#include "embed/embed_timm_args.h"
+
+/* A private folder for the parsers that read files, removed at exit. */
+static char tmpdir[64];
+
+static void
+remove_tmpdir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "fuzz: could not remove %s\n", tmpdir);
+}
+
+/* Write the input to <tmpdir>/<name>; return the path (static buffer) or NULL. */
+static const char *
+put_file(const char *name, const uint8_t *data, size_t size)
+{
+	static char path[256];
+	size_t off = 0;
+	int fd;
+
+	if (!tmpdir[0]) {
+		const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+
+		snprintf(tmpdir, sizeof(tmpdir), "%.40s/vv_fuzz.XXXXXX", base);
+		if (!mkdtemp(tmpdir)) {
+			tmpdir[0] = '\0';
+			return NULL;
+		}
+		atexit(remove_tmpdir);
+	}
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return NULL;
+	while (off < size) {
+		ssize_t w = write(fd, data + off, size - off);
+
+		if (w <= 0) {
+			close(fd);
+			return NULL;
+		}
+		off += (size_t)w;
+	}
+	close(fd);
+	return path;
+}
+
+static void
+quiet(void)
+{
+	vv_verbosity = 0;
+}
+
+static int
+t_safetensors(const uint8_t *data, size_t size)
+{
+	embed_tensors *t = NULL;
+	int err;
+
+	quiet();
+	if (embed_tensors_alloc(&t))
+		return VV_ENOMEM;
+	err = embed_safetensors_parse("fuzz.safetensors", data, size, t);
+	embed_tensors_free(&t);
+	return err;
+}
+
+static int
+t_st_index(const uint8_t *data, size_t size)
+{
+	const char *p = put_file("model.safetensors.index.json", data, size);
+	char **files = NULL;
+	size_t n = 0;
+	int err;
+
+	quiet();
+	if (!p)
+		return VV_EIO;
+	err = embed_safetensors_index_files(p, &files, &n);
+	if (!err)
+		vv_strv_free(&files, n);
+	return err;
+}
+
+/* The zip reader, the unpickler and the tensor rebuild of torch.save files. */
+static int
+t_pt(const uint8_t *data, size_t size)
+{
+	const char *p = put_file("fuzz.pt", data, size);
+	embed_pt_opts o = { .ema = size && (data[size - 1] & 1) };
+	embed_pt_info info = { .epoch = -1 };
+	embed_tensors *t = NULL;
+	int err;
+
+	quiet();
+	if (!p)
+		return VV_EIO;
+	err = embed_pt_load(p, &o, &t, &info);
+	embed_tensors_free(&t);
+	embed_pt_info_reset(&info);
+	return err;
+}
+
+static int
+t_pickle(const uint8_t *data, size_t size)
+{
+	embed_pkl_doc *d = NULL;
+	size_t used = 0;
+	int err;
+
+	quiet();
+	err = embed_pickle_load("fuzz.pkl", data, size, &d);
+	embed_pickle_free(&d);
+	if (!embed_pickle_load_prefix("fuzz.pkl", data, size, &d, &used) && used > size)
+		abort(); /* the prefix cannot extend past the input */
+	embed_pickle_free(&d);
+	return err;
+}
+
+static int
+t_json(const uint8_t *data, size_t size)
+{
+	cJSON *j;
+	double v;
+
+	quiet();
+	j = vv_json_parse("fuzz.json", (const char *)data, size);
+	if (!j)
+		return VV_EFORMAT;
+	(void)vv_json_number(j, &v);
+	(void)vv_json_get_double(j, "loss", 0);
+	(void)vv_json_get_int(j, "step", 0);
+	(void)vv_json_get_string(j, "model", NULL);
+	cJSON_Delete(j);
+	return 0;
+}
+
+static int
+t_config(const uint8_t *data, size_t size)
+{
+	embed_vit_config *c = NULL;
+	embed_preproc pp;
+	int err;
+
+	quiet();
+	err = embed_vit_config_parse("config.json", (const char *)data, size, &c);
+	if (!err) {
+		int w, h;
+
+		embed_preproc_defaults(&pp, c);
+		(void)embed_preproc_out_size(&pp, &w, &h);
+	}
+	embed_vit_config_free(&c);
+	return err;
+}
+
+static int
+t_preproc(const uint8_t *data, size_t size)
+{
+	embed_vit_config *c = NULL;
+	embed_preproc pp;
+	int err, w, h;
+
+	quiet();
+	err = embed_vit_config_parse("config.json", "{}", 2, &c);
+	if (err)
+		return err;
+	err = embed_preproc_parse("preprocessor_config.json", (const char *)data, size, c, &pp);
+	if (!err)
+		(void)embed_preproc_out_size(&pp, &w, &h);
+	embed_vit_config_free(&c);
+	return err;
+}
+
+static int
+loss(const char *kind, const uint8_t *data, size_t size)
+{
+	analysis_loss_log *l = NULL;
+	int err;
+
+	err = analysis_loss_parse("fuzz.log", kind, (const char *)data, size, &l);
+	if (!err && l->n) {
+		(void)analysis_loss_at(l, l->pt[l->n / 2].step, ANALYSIS_LOSS_HAS_LOSS);
+		(void)analysis_loss_find(l, l->pt[0].step);
+	}
+	analysis_loss_free(&l);
+	return err;
+}
+
+static int
+t_trainer_state(const uint8_t *data, size_t size)
+{
+	quiet();
+	(void)loss(NULL, data, size);
+	return loss("trainer_state", data, size);
+}
+
+static int
+t_args_yaml(const uint8_t *data, size_t size)
+{
+	embed_timm_args a;
+	int err;
+
+	quiet();
+	embed_timm_args_init(&a);
+	err = embed_timm_args_parse("args.yaml", (const char *)data, size, &a);
+	embed_timm_args_reset(&a);
+	return err;
+}
+
+/* timm's summary.csv, a user step,loss CSV, and the CSV reader itself. */
+static int
+t_summary_csv(const uint8_t *data, size_t size)
+{
+	vv_csv *c = NULL;
+
+	quiet();
+	if (!vv_csv_parse("fuzz.csv", (const char *)data, size, &c))
+		(void)vv_csv_col(c, "loss");
+	vv_csv_free(&c);
+	(void)loss("csv", data, size);
+	return loss("timm_summary", data, size);
+}
+
+/*
+ * A CIFAR batch file: the first byte picks the name (and so CIFAR-10 or
+ * -100), the rest is the file.  Decodes the first few records.
+ */
+static int
+t_cifar(const uint8_t *data, size_t size)
+{
+	static const char *const names[] = { "test_batch.bin", "test.bin", "batch.bin" };
+	embed_dataset_opts o = { .per_class = 2 };
+	embed_dataset *d = NULL;
+	const char *p;
+	size_t i;
+	int err;
+
+	quiet();
+	if (!size)
+		return VV_EINVAL;
+	p = put_file(names[data[0] % 3], data + 1, size - 1);
+	if (!p)
+		return VV_EIO;
+	err = embed_dataset_open(p, &o, &d);
+	for (i = 0; !err && i < d->n && i < 4; i++) {
+		embed_image *img = NULL;
+
+		err = embed_dataset_load(d, i, &img);
+		embed_image_free(&img);
+	}
+	embed_dataset_free(&d);
+	unlink(p);
+	return err;
+}
+
+static int
+t_jpeg(const uint8_t *data, size_t size)
+{
+	embed_image *img = NULL;
+	int err;
+
+	quiet();
+	err = embed_decode_jpeg("fuzz.jpg", data, size, &img);
+	embed_image_free(&img);
+	/* the sniffing front end too */
+	if (!embed_image_decode("fuzz.img", data, size, &img))
+		embed_image_free(&img);
+	return err;
+}
+
+static int
+t_png(const uint8_t *data, size_t size)
+{
+	embed_image *img = NULL;
+	int err;
+
+	quiet();
+	err = embed_decode_png("fuzz.png", data, size, &img);
+	embed_image_free(&img);
+	return err;
+}
+
+static int
+t_npy(const uint8_t *data, size_t size)
+{
+	vv_array *a = NULL;
+	int err;
+
+	quiet();
+	err = vv_npy_parse("fuzz.npy", data, size, &a);
+	if (!err)
+		(void)vv_array_numel(a);
+	vv_array_free(&a);
+	return err;
+}
+
+const fuzz_target fuzz_targets[] = {
+	{ "safetensors", t_safetensors },
+	{ "st_index", t_st_index },
+	{ "pt", t_pt },
+	{ "pickle", t_pickle },
+	{ "json", t_json },
+	{ "config", t_config },
+	{ "preproc", t_preproc },
+	{ "trainer_state", t_trainer_state },
+	{ "args_yaml", t_args_yaml },
+	{ "summary_csv", t_summary_csv },
+	{ "cifar", t_cifar },
+	{ "jpeg", t_jpeg },
+	{ "png", t_png },
+	{ "npy", t_npy },
+	{ NULL, NULL },
+};
+
+const fuzz_target *
+fuzz_target_find(const char *name)
+{
+	const fuzz_target *t;
+
+	for (t = fuzz_targets; t->name; t++)
+		if (!strcmp(t->name, name))
+			return t;
+	return NULL;
+}

@@ -1,0 +1,227 @@
+/* test_util.c - helpers shared by the tests (see test_util.h). */
+#include "tests/test_util.h"
+
+#include <dirent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char tu_tmp[64];
+
+const char *
+tu_vitviz(void)
+{
+	const char *v = getenv("VITVIZ");
+
+	return v && *v ? v : "build/vitviz";
+}
+
+int
+tu_setup(const char *name)
+{
+	snprintf(tu_tmp, sizeof(tu_tmp), "/tmp/vv_%.30s.XXXXXX", name);
+	return mkdtemp(tu_tmp) ? 0 : -1;
+}
+
+int
+tu_teardown(void)
+{
+	if (!tu_tmp[0])
+		return 0;
+	if (getenv("TU_KEEP")) {
+		fprintf(stderr, "TU_KEEP: kept %s\n", tu_tmp);
+		return 0;
+	}
+	/* undo chmod 000 / 555 of the bad-input tests before removing */
+	return tu_sh("chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", tu_tmp, tu_tmp);
+}
+
+char *
+tu_path(const char *name)
+{
+	static char buf[8][512];
+	static int k;
+
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tu_tmp, name);
+	return buf[k];
+}
+
+static int
+status_of(int st)
+{
+	if (st == -1)
+		return -1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return -1;
+}
+
+int
+tu_sh(const char *fmt, ...)
+{
+	char cmd[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return status_of(system(cmd));
+}
+
+int
+tu_run(const char *fmt, ...)
+{
+	char cmd[4096], line[3072];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof(cmd), "%s %s 2>%s/err >%s/out", tu_vitviz(), line, tu_tmp, tu_tmp);
+	return status_of(system(cmd));
+}
+
+pid_t
+tu_spawn(const char *prefix, const char *fmt, ...)
+{
+	char cmd[4096], line[3072];
+	va_list ap;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/* empty now, so that a poller never sees the previous command's */
+	{
+		FILE *f = fopen(tu_path("err"), "w");
+
+		if (f)
+			fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd), "%s exec %s %s 2>%s/err >%s/out", prefix, tu_vitviz(), line,
+		 tu_tmp, tu_tmp);
+	pid = fork();
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+int
+tu_wait(pid_t pid)
+{
+	int st;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1000;
+	if (WIFSIGNALED(st))
+		return -WTERMSIG(st);
+	return WEXITSTATUS(st);
+}
+
+const char *
+tu_err(void)
+{
+	static char buf[16384];
+	FILE *f = fopen(tu_path("err"), "r");
+	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+int
+tu_count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+int
+tu_files_equal(const char *a, const char *b)
+{
+	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+	int eq = fa && fb;
+
+	while (eq) {
+		int ca = getc(fa), cb = getc(fb);
+
+		if (ca != cb)
+			eq = 0;
+		if (ca == EOF || cb == EOF)
+			break;
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	return eq;
+}
+
+int
+tu_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}
+
+int
+tu_count_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char p[1024];
+		struct stat st;
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		if (lstat(p, &st))
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			n += tu_count_tmp(p);
+		} else if (strstr(e->d_name, ".tmp.")) {
+			if (!n)
+				fprintf(stderr, "temporary file left: %s\n", p);
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+int
+tu_demo_subset(const char *dst, int n)
+{
+	static const int steps[] = { 15, 30, 45, 60, 75, 90, 105, 120, 135, 150, 165, 180, 195, 210, 225,
+				     240, 255, 270, 285, 300, 315, 330, 345, 360, 375, 390, 405, 420, 435, 450 };
+	const int total = (int)(sizeof(steps) / sizeof(*steps));
+	int i;
+
+	if (n < 1 || n > total || tu_sh("mkdir -p '%s'", tu_path(dst)))
+		return -1;
+	for (i = 0; i < n; i++) {
+		int s = steps[n == 1 ? 0 : i * (total - 1) / (n - 1)];
+
+		if (tu_sh("cp -r %s/checkpoint-%d '%s/'", TU_DEMO_RUN, s, tu_path(dst)))
+			return -1;
+	}
+	return 0;
+}
