@@ -221,20 +221,6 @@ test_errors(void **state)
 	assert_int_equal(tu_run("--version"), 0);
 }
 
-/* The text of tmp/out (static buffer). */
-static const char *
-out_text(void)
-{
-	static char buf[8192];
-	FILE *f = fopen(tpath("out"), "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	buf[n] = '\0';
-	return buf;
-}
-
 /*
  * --version names the BLAS and its kernel set; a kernel set the user
  * chose with OPENBLAS_CORETYPE is kept (vitviz only picks one when the
@@ -243,21 +229,18 @@ out_text(void)
 static void
 test_version_blas(void **state)
 {
-	char cmd[1024];
-
 	(void)state;
-	assert_int_equal(run("--version"), 0);
-	assert_non_null(strstr(out_text(), "OpenBLAS"));
-	assert_non_null(strstr(out_text(), " kernels"));
-	assert_non_null(strstr(out_text(), " thread"));
-	snprintf(cmd, sizeof(cmd), "OPENBLAS_CORETYPE=Haswell %s --version >%s", vitviz,
-		 tpath("out"));
-	assert_int_equal(system(cmd), 0);
-	assert_non_null(strstr(out_text(), "Haswell kernels (OPENBLAS_CORETYPE)"));
+	assert_int_equal(tu_run("--version"), 0);
+	assert_non_null(strstr(tu_out(), "OpenBLAS"));
+	assert_non_null(strstr(tu_out(), " kernels"));
+	assert_non_null(strstr(tu_out(), " thread"));
+	assert_int_equal(tu_sh("OPENBLAS_CORETYPE=Haswell %s --version >%s", tu_vitviz(),
+			       tu_path("out")), 0);
+	assert_non_null(strstr(tu_out(), "Haswell kernels (OPENBLAS_CORETYPE)"));
 	/* --verbose says it too, on stderr */
-	assert_int_equal(run("--verbose info %s", tpath("nonexistent")), 3);
-	assert_non_null(strstr(err_text(), "BLAS: OpenBLAS"));
-	assert_non_null(strstr(err_text(), "element-wise kernels: "));
+	assert_int_equal(tu_run("--verbose info %s", tu_path("nonexistent")), 3);
+	assert_non_null(strstr(tu_err(), "BLAS: OpenBLAS"));
+	assert_non_null(strstr(tu_err(), "element-wise kernels: "));
 }
 
 int

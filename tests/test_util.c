@@ -125,17 +125,33 @@ tu_wait(pid_t pid)
 	return WEXITSTATUS(st);
 }
 
-const char *
-tu_err(void)
+/* The start of a text file in buf (empty when unreadable). */
+static const char *
+read_text(const char *path, char *buf, size_t size)
 {
-	static char buf[16384];
-	FILE *f = fopen(tu_path("err"), "r");
-	size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, size - 1, f) : 0;
 
 	if (f)
 		fclose(f);
 	buf[n] = '\0';
 	return buf;
+}
+
+const char *
+tu_err(void)
+{
+	static char buf[16384];
+
+	return read_text(tu_path("err"), buf, sizeof(buf));
+}
+
+const char *
+tu_out(void)
+{
+	static char buf[16384];
+
+	return read_text(tu_path("out"), buf, sizeof(buf));
 }
 
 int

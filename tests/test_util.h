@@ -49,6 +49,9 @@ int tu_wait(pid_t pid);
 /* The stderr captured by the last tu_run / tu_spawn (static buffer). */
 const char *tu_err(void);
 
+/* The stdout captured by the last tu_run (static buffer). */
+const char *tu_out(void);
+
 /* Number of '\n' in s. */
 int tu_count_lines(const char *s);
 
