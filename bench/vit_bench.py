@@ -37,22 +37,12 @@ IMG, PATCH, CH, EPS = 224, 16, 3, 1e-6
 
 
 def save_safetensors(path, tensors):
-    header, off, blobs = {}, 0, []
-    for name, a in tensors.items():
-        a = np.ascontiguousarray(a, dtype=np.float32)
-        b = a.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [off, off + len(b)]}
-        off += len(b)
-        blobs.append(b)
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
-    os.replace(tmp, path)
+    """float32 numpy arrays -> safetensors, with the fixture scripts' writer."""
+    import torch
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+    from vitref import save_safetensors as save
+    save({k: torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)) for k, a in tensors.items()},
+         path)
 
 
 def load_safetensors(path):
