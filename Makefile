@@ -27,7 +27,7 @@ CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # linked into every test: shared helpers and the fuzz entry points that
 # tests/test_fuzz_regress.c replays
-TESTLIB_OBJS := $(BUILD)/tests/test_util.o $(BUILD)/fuzz/fuzz_targets.o
+TESTLIB_OBJS := $(BUILD)/tests/test_util.o $(BUILD)/tests/fuzz/fuzz_targets.o
 
 .PHONY: all deps test asan demo bench fuzz fuzz-smoke fuzz-bins valgrind clean
 all: vitviz
@@ -80,9 +80,9 @@ asan:
 	$(MAKE) BUILD=build-asan OPT=-O1 \
 	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" test
 
-# libFuzzer harnesses (clang), one per parser of fuzz/fuzz_targets.c, built
+# libFuzzer harnesses (clang), one per parser of tests/fuzz/fuzz_targets.c, built
 # in build-fuzz/ with ASan + UBSan; scripts/fuzz.sh seeds each corpus
-# (fuzz/corpus-<target>/) from the test fixtures and runs it.
+# (tests/fuzz/corpus-<target>/) from the test fixtures and runs it.
 FUZZ_TARGETS = safetensors st_index pt pickle json config preproc trainer_state \
                args_yaml summary_csv cifar jpeg png npy
 FUZZ_SECONDS ?= 60
@@ -93,7 +93,7 @@ fuzz-bins:
 	@scripts/install-deps.sh --dev
 	$(MAKE) BUILD=build-fuzz CC=clang OPT=-O1 SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
 	  $(FUZZ_BINS)
-$(BUILD)/fuzz_%: fuzz/fuzz_main.c $(BUILD)/fuzz/fuzz_targets.o $(BUILD)/libvitviz.a
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_main.c $(BUILD)/tests/fuzz/fuzz_targets.o $(BUILD)/libvitviz.a
 	@$(if $(V),,echo "  FUZZ    $@")
 	$(Q)$(CC) $(VV_CFLAGS) -fsanitize=fuzzer -DFUZZ_TARGET='"$*"' $^ $(VV_LDLIBS) -o $@
 fuzz: fuzz-bins

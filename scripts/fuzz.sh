@@ -3,7 +3,7 @@
 #
 #   scripts/fuzz.sh SECONDS TARGET...
 #
-# Each target runs for SECONDS on its corpus fuzz/corpus-<target>/ (kept
+# Each target runs for SECONDS on its corpus tests/fuzz/corpus-<target>/ (kept
 # between runs, gitignored), seeded from the test fixtures and from the
 # regression inputs tests/fixtures/fuzz/<target>/.  Crashing inputs are
 # written to build-fuzz/crash-<target>-*; copy them to
@@ -39,7 +39,7 @@ seeds() {
 
 for t in "$@"; do
 	bin=${FUZZ_BIN_DIR:-build-fuzz}/fuzz_$t
-	corpus=fuzz/corpus-$t
+	corpus=tests/fuzz/corpus-$t
 	mkdir -p "$corpus"
 	seeds "$t" | while read -r f; do
 		[ "$(wc -c < "$f")" -le 307200 ] && cp "$f" "$corpus/seed-$(echo "$f" | tr / _)"

@@ -1,7 +1,7 @@
 /*
  * test_fuzz_regress.c - replay every input under tests/fixtures/fuzz/<target>/
  * through the same entry point as the libFuzzer harness of that target
- * (fuzz/fuzz_targets.c): crashers found by `make fuzz`, kept once fixed.
+ * (tests/fuzz/fuzz_targets.c): crashers found by `make fuzz`, kept once fixed.
  * A file named "ok-*" must parse (0), "bad-*" must be rejected (< 0); any
  * other name only has to come back without crashing (ASan / UBSan under
  * `make asan`).
@@ -18,7 +18,7 @@
 
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
-#include "fuzz/fuzz_targets.h"
+#include "tests/fuzz/fuzz_targets.h"
 
 #define FUZZ_DIR "tests/fixtures/fuzz"
 

@@ -1,5 +1,5 @@
 /* fuzz_targets.c - the parser entry points behind fuzz_targets.h. */
-#include "fuzz/fuzz_targets.h"
+#include "tests/fuzz/fuzz_targets.h"
 
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /*
  * fuzz_targets.h - one entry point per parser, shared by the libFuzzer
- * harnesses (fuzz/fuzz_main.c, `make fuzz`) and the regression test that
+ * harnesses (tests/fuzz/fuzz_main.c, `make fuzz`) and the regression test that
  * replays every file under tests/fixtures/fuzz/<target>/ (tests/test_fuzz_regress.c).
  *
  * Each entry point feeds `size` bytes of arbitrary input to one parser the
