@@ -41,10 +41,13 @@ FN(vexp)(VF x)
 	return SEL_NAN(x, x, res);
 }
 
-/* erf(x), Abramowitz-Stegun 7.1.26 */
+/* erf(x): ERF_LUT16 where the target has it, else Abramowitz-Stegun 7.1.26 */
 ATTR inline VF
 FN(verf)(VF x)
 {
+#ifdef ERF_LUT16
+	return SEL_NAN(x, x, ERF_LUT16(x));
+#else
 	VF ax = MIN(ABS(x), SET1(1e4f)); /* erf = +-1 there; keeps RCP finite (NaN: below) */
 	VF t = RCP(FMA(ax, SET1(0.3275911f), SET1(1.0f)));
 	VF p = SET1(1.061405429f), y;
@@ -57,6 +60,7 @@ FN(verf)(VF x)
 	y = SUB(SET1(1.0f), MUL(p, FN(vexp)(MUL(SUB(SET1(0.0f), ax), ax))));
 	y = COPYSIGN(y, x);
 	return SEL_NAN(x, x, y);
+#endif
 }
 
 ATTR inline VF
