@@ -215,6 +215,7 @@ erf_lut512(__m512 x)
 #define HMAX(v) _mm512_reduce_max_ps(v)
 #define RCP(v) rcp512(v)
 #define ERF_LUT16(x) erf_lut512(x)
+#define SCALEF _mm512_scalef_ps
 #include "embed/embed_kernels_simd.h"
 #undef SFX
 #undef TGT
@@ -243,6 +244,7 @@ erf_lut512(__m512 x)
 #undef HMAX
 #undef RCP
 #undef ERF_LUT16
+#undef SCALEF
 
 static const kernel_ops ops_avx512 = {
 	k_exp_512, k_erf_512, k_bias_gelu_512, k_add_bias_512, k_residual_512, k_softmax_512,

@@ -10,7 +10,8 @@
  * an integral-valued float vector n in [-64, 64]), SEL_LT(a, b, x, y)
  * (x where a < b, else y), SEL_NAN(a, x, y) (x where a is NaN, else y),
  * ABS, COPYSIGN(mag, sgn), HSUM (lanes summed in double), HMAX, RCP (1 / v
- * for v >= 1 or inf, to float precision).
+ * for v >= 1 or inf, to float precision); optional: SCALEF(p, n) (p * 2^n
+ * for integral n, one rounding, as vscalefps), ERF_LUT16(x) (erf(x) but NaN).
  */
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -21,7 +22,12 @@
 ATTR inline VF
 FN(vexp)(VF x)
 {
+#ifdef SCALEF
+	/* MAX / MIN return their second operand for NaN: x's NaN goes on */
+	VF xc = MIN(SET1(89.0f), MAX(SET1(-104.0f), x));
+#else
 	VF xc = MIN(MAX(x, SET1(-88.0f)), SET1(89.0f));
+#endif
 	VF n = ROUND(MUL(xc, SET1(1.44269504088896341f)));
 	VF r = FMA(n, SET1(-0.693359375f), xc);
 	VF p, h, res;
@@ -34,6 +40,12 @@ FN(vexp)(VF x)
 	p = FMA(p, r, SET1(1.6666665459e-1f));
 	p = FMA(p, r, SET1(5.0000001201e-1f));
 	p = FMA(p, MUL(r, r), ADD(r, SET1(1.0f)));
+#ifdef SCALEF
+	/* p * 2^n, rounded once: denormal for x < -87.3, 0 below -103.9, inf above 88.7 */
+	(void)h;
+	(void)res;
+	return SCALEF(p, n);
+#endif
 	/* 2^n as 2^h * 2^(n - h), each factor a normal float for n in [-127, 128] */
 	h = ROUND(MUL(n, SET1(0.5f)));
 	res = MUL(MUL(p, POW2I(h)), POW2I(SUB(n, h)));
