@@ -141,16 +141,14 @@ static const float erf_tab[5][16] __attribute__((aligned(64))) = {
 
 #define T512 "avx512f,avx512dq,fma"
 
+/* the 16 lanes summed in double, as a tree (not a 16-add chain) */
 static __attribute__((target(T512))) inline double
 hsum512(__m512 v)
 {
-	float f[16];
-	double s = 0;
+	__m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+	__m512d hi = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
 
-	_mm512_storeu_ps(f, v);
-	for (int i = 0; i < 16; i++)
-		s += f[i];
-	return s;
+	return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
 }
 
 /* 1 / v: 14-bit estimate and one Newton step (instead of a slow vdivps) */
