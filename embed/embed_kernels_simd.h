@@ -11,7 +11,7 @@
  * (x where a < b, else y), SEL_NAN(a, x, y) (x where a is NaN, else y),
  * ABS, COPYSIGN(mag, sgn), HSUM (lanes summed in double), HMAX, RCP (1 / v
  * for v >= 1 or inf, to float precision); optional: SCALEF(p, n) (p * 2^n
- * for integral n, one rounding, as vscalefps), ERF_LUT16(x) (erf(x) but NaN).
+ * for integral n, one rounding, as vscalefps), ERF_LUT16(x) (erf(x)).
  */
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -58,7 +58,7 @@ ATTR inline VF
 FN(verf)(VF x)
 {
 #ifdef ERF_LUT16
-	return SEL_NAN(x, x, ERF_LUT16(x));
+	return ERF_LUT16(x);
 #else
 	VF ax = MIN(ABS(x), SET1(1e4f)); /* erf = +-1 there; keeps RCP finite (NaN: below) */
 	VF t = RCP(FMA(ax, SET1(0.3275911f), SET1(1.0f)));
@@ -80,7 +80,9 @@ FN(vgelu)(VF v)
 {
 	VF e = FN(verf)(MUL(v, SET1(0.70710678118654752f)));
 
-	return MUL(MUL(SET1(0.5f), v), ADD(SET1(1.0f), e));
+	VF hv = MUL(SET1(0.5f), v);
+
+	return FMA(hv, e, hv);
 }
 
 ATTR void
