@@ -13,6 +13,8 @@ typedef struct kernel_ops {
 	void (*add_bias)(float *, size_t, int, const float *);
 	void (*residual)(float *, const float *, size_t, int, const float *, const float *);
 	void (*softmax)(float *, size_t, int, size_t);
+	void (*softmax_exp)(float *, size_t, int, size_t, float *);
+	void (*scale_rows)(float *, size_t, int, size_t, const float *);
 	void (*layernorm)(const float *, size_t, float *, size_t, size_t, int, const float *,
 			  const float *, double);
 	void (*bias_layernorm)(float *, size_t, float *, size_t, size_t, int, const float *,
@@ -84,6 +86,31 @@ g_softmax(float *a, size_t rows, int n, size_t lda)
 }
 
 static void
+g_softmax_exp(float *a, size_t rows, int n, size_t lda, float *inv)
+{
+	for (size_t r = 0; r < rows; r++, a += lda) {
+		float mx = a[0];
+		double s = 0;
+
+		for (int i = 1; i < n; i++)
+			mx = a[i] > mx ? a[i] : mx;
+		for (int i = 0; i < n; i++) {
+			a[i] = expf(a[i] - mx);
+			s += a[i];
+		}
+		inv[r] = (float)(1.0 / s);
+	}
+}
+
+static void
+g_scale_rows(float *y, size_t rows, int n, size_t ldy, const float *s)
+{
+	for (size_t r = 0; r < rows; r++, y += ldy)
+		for (int i = 0; i < n; i++)
+			y[i] *= s[r];
+}
+
+static void
 g_layernorm(const float *x, size_t xs, float *y, size_t ys, size_t rows, int d, const float *g,
 	    const float *b, double eps)
 {
@@ -117,7 +144,8 @@ g_bias_layernorm(float *x, size_t xs, float *y, size_t ys, size_t rows, int d, c
 }
 
 static const kernel_ops ops_generic = {
-	g_exp, g_erf, g_bias_gelu, g_add_bias, g_residual, g_softmax, g_layernorm, g_bias_layernorm,
+	g_exp, g_erf, g_bias_gelu, g_add_bias, g_residual, g_softmax, g_softmax_exp, g_scale_rows,
+	g_layernorm, g_bias_layernorm,
 };
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -261,7 +289,7 @@ erf_lut512(__m512 x)
 
 static const kernel_ops ops_avx512 = {
 	k_exp_512, k_erf_512, k_bias_gelu_512, k_add_bias_512, k_residual_512, k_softmax_512,
-	k_layernorm_512, k_bias_layernorm_512,
+	k_softmax_exp_512, k_scale_rows_512, k_layernorm_512, k_bias_layernorm_512,
 };
 
 /* ------------------------------------------------------------------ */
@@ -329,7 +357,7 @@ hmax256(__m256 v)
 
 static const kernel_ops ops_avx2 = {
 	k_exp_256, k_erf_256, k_bias_gelu_256, k_add_bias_256, k_residual_256, k_softmax_256,
-	k_layernorm_256, k_bias_layernorm_256,
+	k_softmax_exp_256, k_scale_rows_256, k_layernorm_256, k_bias_layernorm_256,
 };
 
 static int
@@ -434,6 +462,18 @@ void
 embed_kernels_softmax(float *a, size_t rows, int n, size_t lda)
 {
 	get()->softmax(a, rows, n, lda);
+}
+
+void
+embed_kernels_softmax_exp(float *a, size_t rows, int n, size_t lda, float *inv)
+{
+	get()->softmax_exp(a, rows, n, lda, inv);
+}
+
+void
+embed_kernels_scale_rows(float *y, size_t rows, int n, size_t ldy, const float *s)
+{
+	get()->scale_rows(y, rows, n, ldy, s);
 }
 
 void

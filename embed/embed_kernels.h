@@ -61,6 +61,16 @@ void embed_kernels_residual(float *x, const float *y, size_t rows, int d, const 
 void embed_kernels_softmax(float *a, size_t rows, int n, size_t lda);
 
 /*
+ * The softmax of embed_kernels_softmax() but for the last step: each row
+ * becomes exp(a - row max), unnormalised, and inv[r] = 1 / its sum (a
+ * product with the row then needs only scaling: embed_kernels_scale_rows).
+ */
+void embed_kernels_softmax_exp(float *a, size_t rows, int n, size_t lda, float *inv);
+
+/* y[r][i] *= s[r] for `rows` rows of n floats, `ldy` apart. */
+void embed_kernels_scale_rows(float *y, size_t rows, int n, size_t ldy, const float *s);
+
+/*
  * y = LayerNorm(x) row by row, rows `xs` / `ys` floats apart (y may be x):
  * (x - mean) / sqrt(var + eps) * g + b, mean and biased variance of the
  * row (two passes, float lanes summed in double).

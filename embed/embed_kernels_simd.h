@@ -156,41 +156,69 @@ FN(k_residual)(float *x, const float *y, size_t rows, int d, const float *b, con
 	}
 }
 
+/* a[i] = exp(a[i] - max), i < n; returns their sum */
+ATTR inline double
+FN(exp_row)(float *a, int n)
+{
+	VF vm = SET1(-INFINITY), vs = SET1(0.0f), m;
+	float mx, tail = 0;
+	int i;
+
+	for (i = 0; i + W <= n; i += W)
+		vm = MAX(vm, LD(a + i));
+	mx = HMAX(vm);
+	for (int j = i; j < n; j++)
+		mx = a[j] > mx ? a[j] : mx;
+	m = SET1(mx);
+	for (i = 0; i + W <= n; i += W) {
+		VF e = FN(vexp)(SUB(LD(a + i), m));
+
+		ST(a + i, e);
+		vs = ADD(vs, e);
+	}
+	if (i < n) {
+		STM(a + i, n - i, FN(vexp)(SUB(LDM(a + i, n - i), m)));
+		for (int j = i; j < n; j++)
+			tail += a[j];
+	}
+	return HSUM(vs) + tail;
+}
+
 ATTR void
-FN(k_softmax)(float *a, size_t rows, int n, size_t lda)
+FN(k_scale_rows)(float *y, size_t rows, int n, size_t ldy, const float *s)
 {
 	size_t r;
 	int i;
 
-	for (r = 0; r < rows; r++, a += lda) {
-		VF vm = SET1(-INFINITY), vs = SET1(0.0f), m, inv;
-		float mx, tail = 0;
-		double s;
+	for (r = 0; r < rows; r++, y += ldy) {
+		VF f = SET1(s[r]);
 
 		for (i = 0; i + W <= n; i += W)
-			vm = MAX(vm, LD(a + i));
-		mx = HMAX(vm);
-		for (int j = i; j < n; j++)
-			mx = a[j] > mx ? a[j] : mx;
-		m = SET1(mx);
-		for (i = 0; i + W <= n; i += W) {
-			VF e = FN(vexp)(SUB(LD(a + i), m));
-
-			ST(a + i, e);
-			vs = ADD(vs, e);
-		}
-		if (i < n) {
-			STM(a + i, n - i, FN(vexp)(SUB(LDM(a + i, n - i), m)));
-			for (int j = i; j < n; j++)
-				tail += a[j];
-		}
-		s = HSUM(vs) + tail;
-		inv = SET1((float)(1.0 / s));
-		for (i = 0; i + W <= n; i += W)
-			ST(a + i, MUL(LD(a + i), inv));
+			ST(y + i, MUL(LD(y + i), f));
 		if (i < n)
-			STM(a + i, n - i, MUL(LDM(a + i, n - i), inv));
+			STM(y + i, n - i, MUL(LDM(y + i, n - i), f));
 	}
+}
+
+ATTR void
+FN(k_softmax)(float *a, size_t rows, int n, size_t lda)
+{
+	size_t r;
+
+	for (r = 0; r < rows; r++, a += lda) {
+		float inv = (float)(1.0 / FN(exp_row)(a, n));
+
+		FN(k_scale_rows)(a, 1, n, 0, &inv);
+	}
+}
+
+ATTR void
+FN(k_softmax_exp)(float *a, size_t rows, int n, size_t lda, float *inv)
+{
+	size_t r;
+
+	for (r = 0; r < rows; r++, a += lda)
+		inv[r] = (float)(1.0 / FN(exp_row)(a, n));
 }
 
 ATTR void

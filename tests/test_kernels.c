@@ -200,6 +200,21 @@ rows_level(int l)
 			for (i = n; i < ld; i++)
 				assert_true(a[r * ld + i] == CANARY);
 		}
+		/* softmax_exp + scale_rows = softmax */
+		{
+			float inv[3];
+
+			memcpy(y, o, rows * ld * sizeof(float));
+			embed_kernels_softmax_exp(y, rows, n, ld, inv);
+			for (r = 0; r < rows * ld; r++)
+				if ((r % ld) >= (size_t)n)
+					assert_true(y[r] == CANARY);
+			embed_kernels_scale_rows(y, rows, n, ld, inv);
+			for (r = 0; r < rows * ld; r++)
+				if (fabs(y[r] - a[r]) > 1e-6)
+					fail_msg("%s softmax_exp n=%d: %g vs %g", embed_kernels_name(l),
+						 n, y[r], a[r]);
+		}
 		/* LayerNorm, into y strided ld */
 		for (r = 0; r < rows * ld; r++)
 			y[r] = CANARY;
