@@ -15,6 +15,8 @@ typedef struct kernel_ops {
 	void (*softmax)(float *, size_t, int, size_t);
 	void (*softmax_exp)(float *, size_t, int, size_t, float *);
 	void (*scale_rows)(float *, size_t, int, size_t, const float *);
+	void (*attn_av)(const float *, size_t, const float *, size_t, const float *, size_t, int,
+			float *, size_t);
 	void (*layernorm)(const float *, size_t, float *, size_t, size_t, int, const float *,
 			  const float *, double);
 	void (*bias_layernorm)(float *, size_t, float *, size_t, size_t, int, const float *,
@@ -111,6 +113,20 @@ g_scale_rows(float *y, size_t rows, int n, size_t ldy, const float *s)
 }
 
 static void
+g_attn_av(const float *p, size_t ldp, const float *v, size_t ldv, const float *s, size_t t,
+	  int hd, float *ctx, size_t ldc)
+{
+	for (size_t i = 0; i < t; i++)
+		for (int c = 0; c < hd; c++) {
+			float a = 0;
+
+			for (size_t j = 0; j < t; j++)
+				a += p[i * ldp + j] * v[j * ldv + c];
+			ctx[i * ldc + c] = a * s[i];
+		}
+}
+
+static void
 g_layernorm(const float *x, size_t xs, float *y, size_t ys, size_t rows, int d, const float *g,
 	    const float *b, double eps)
 {
@@ -145,6 +161,7 @@ g_bias_layernorm(float *x, size_t xs, float *y, size_t ys, size_t rows, int d, c
 
 static const kernel_ops ops_generic = {
 	g_exp, g_erf, g_bias_gelu, g_add_bias, g_residual, g_softmax, g_softmax_exp, g_scale_rows,
+	g_attn_av,
 	g_layernorm, g_bias_layernorm,
 };
 
@@ -229,6 +246,7 @@ erf_lut512(__m512 x)
 }
 
 #define SFX _512
+#define AVR 6
 #define TGT T512
 #define W 16
 #define VF __m512
@@ -259,6 +277,7 @@ erf_lut512(__m512 x)
 #define SCALEF _mm512_scalef_ps
 #include "embed/embed_kernels_simd.h"
 #undef SFX
+#undef AVR
 #undef TGT
 #undef W
 #undef VF
@@ -289,7 +308,7 @@ erf_lut512(__m512 x)
 
 static const kernel_ops ops_avx512 = {
 	k_exp_512, k_erf_512, k_bias_gelu_512, k_add_bias_512, k_residual_512, k_softmax_512,
-	k_softmax_exp_512, k_scale_rows_512, k_layernorm_512, k_bias_layernorm_512,
+	k_softmax_exp_512, k_scale_rows_512, k_attn_av_512, k_layernorm_512, k_bias_layernorm_512,
 };
 
 /* ------------------------------------------------------------------ */
@@ -328,6 +347,7 @@ hmax256(__m256 v)
 }
 
 #define SFX _256
+#define AVR 3
 #define TGT T256
 #define W 8
 #define VF __m256
@@ -357,7 +377,7 @@ hmax256(__m256 v)
 
 static const kernel_ops ops_avx2 = {
 	k_exp_256, k_erf_256, k_bias_gelu_256, k_add_bias_256, k_residual_256, k_softmax_256,
-	k_softmax_exp_256, k_scale_rows_256, k_layernorm_256, k_bias_layernorm_256,
+	k_softmax_exp_256, k_scale_rows_256, k_attn_av_256, k_layernorm_256, k_bias_layernorm_256,
 };
 
 static int
@@ -474,6 +494,13 @@ void
 embed_kernels_scale_rows(float *y, size_t rows, int n, size_t ldy, const float *s)
 {
 	get()->scale_rows(y, rows, n, ldy, s);
+}
+
+void
+embed_kernels_attn_av(const float *p, size_t ldp, const float *v, size_t ldv, const float *s,
+		      size_t t, int hd, float *ctx, size_t ldc)
+{
+	get()->attn_av(p, ldp, v, ldv, s, t, hd, ctx, ldc);
 }
 
 void

@@ -63,12 +63,21 @@ void embed_kernels_softmax(float *a, size_t rows, int n, size_t lda);
 /*
  * The softmax of embed_kernels_softmax() but for the last step: each row
  * becomes exp(a - row max), unnormalised, and inv[r] = 1 / its sum (a
- * product with the row then needs only scaling: embed_kernels_scale_rows).
+ * product with the row then needs only scaling: embed_kernels_scale_rows,
+ * embed_kernels_attn_av).
  */
 void embed_kernels_softmax_exp(float *a, size_t rows, int n, size_t lda, float *inv);
 
 /* y[r][i] *= s[r] for `rows` rows of n floats, `ldy` apart. */
 void embed_kernels_scale_rows(float *y, size_t rows, int n, size_t ldy, const float *s);
+
+/*
+ * Attention's context from unnormalised probabilities p (t x t, rows ldp
+ * apart), values v (t x hd, ldv) and the row scales s (t): ctx[i][c] =
+ * s[i] * sum_j p[i][j] v[j][c] (t x hd, rows ldc apart; must not overlap).
+ */
+void embed_kernels_attn_av(const float *p, size_t ldp, const float *v, size_t ldv,
+			   const float *s, size_t t, int hd, float *ctx, size_t ldc);
 
 /*
  * y = LayerNorm(x) row by row, rows `xs` / `ys` floats apart (y may be x):

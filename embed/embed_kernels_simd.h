@@ -200,6 +200,91 @@ FN(k_scale_rows)(float *y, size_t rows, int n, size_t ldy, const float *s)
 	}
 }
 
+/*
+ * ctx[i][c] = s[i] * sum_j p[i][j] v[j][c]: AVR rows x 4 vectors of
+ * accumulators, v's row j loaded once for the AVR rows, p's entries
+ * broadcast; nothing packed, nothing zeroed first.
+ */
+ATTR void
+FN(k_attn_av)(const float *p, size_t ldp, const float *v, size_t ldv, const float *s, size_t t,
+	      int hd, float *ctx, size_t ldc)
+{
+	size_t i, j;
+	int c0, r, q;
+
+	for (c0 = 0; c0 + 4 * W <= hd; c0 += 4 * W) {
+		for (i = 0; i + AVR <= t; i += AVR) {
+			VF acc[AVR][4];
+
+#pragma GCC unroll 8
+			for (r = 0; r < AVR; r++)
+#pragma GCC unroll 4
+				for (q = 0; q < 4; q++)
+					acc[r][q] = SET1(0.0f);
+			for (j = 0; j < t; j++) {
+				const float *vj = v + j * ldv + c0;
+				VF v0 = LD(vj), v1 = LD(vj + W), v2 = LD(vj + 2 * W), v3 = LD(vj + 3 * W);
+
+#pragma GCC unroll 8
+				for (r = 0; r < AVR; r++) {
+					VF pb = SET1(p[(i + r) * ldp + j]);
+
+					acc[r][0] = FMA(pb, v0, acc[r][0]);
+					acc[r][1] = FMA(pb, v1, acc[r][1]);
+					acc[r][2] = FMA(pb, v2, acc[r][2]);
+					acc[r][3] = FMA(pb, v3, acc[r][3]);
+				}
+			}
+#pragma GCC unroll 8
+			for (r = 0; r < AVR; r++) {
+				VF sc = SET1(s[i + r]);
+				float *o = ctx + (i + r) * ldc + c0;
+
+#pragma GCC unroll 4
+				for (q = 0; q < 4; q++)
+					ST(o + q * W, MUL(acc[r][q], sc));
+			}
+		}
+		for (; i < t; i++) {
+			VF a0 = SET1(0.0f), a1 = a0, a2 = a0, a3 = a0;
+			float *o = ctx + i * ldc + c0;
+
+			for (j = 0; j < t; j++) {
+				const float *vj = v + j * ldv + c0;
+				VF pb = SET1(p[i * ldp + j]);
+
+				a0 = FMA(pb, LD(vj), a0);
+				a1 = FMA(pb, LD(vj + W), a1);
+				a2 = FMA(pb, LD(vj + 2 * W), a2);
+				a3 = FMA(pb, LD(vj + 3 * W), a3);
+			}
+			ST(o, MUL(a0, SET1(s[i])));
+			ST(o + W, MUL(a1, SET1(s[i])));
+			ST(o + 2 * W, MUL(a2, SET1(s[i])));
+			ST(o + 3 * W, MUL(a3, SET1(s[i])));
+		}
+	}
+	/* columns past the last 4 vectors: one (masked) vector at a time */
+	for (; c0 < hd; c0 += W) {
+		int k = hd - c0 < W ? hd - c0 : W;
+
+		for (i = 0; i < t; i++) {
+			VF a = SET1(0.0f);
+
+			for (j = 0; j < t; j++) {
+				VF vj = k == W ? LD(v + j * ldv + c0) : LDM(v + j * ldv + c0, k);
+
+				a = FMA(SET1(p[i * ldp + j]), vj, a);
+			}
+			a = MUL(a, SET1(s[i]));
+			if (k == W)
+				ST(ctx + i * ldc + c0, a);
+			else
+				STM(ctx + i * ldc + c0, k, a);
+		}
+	}
+}
+
 ATTR void
 FN(k_softmax)(float *a, size_t rows, int n, size_t lda)
 {

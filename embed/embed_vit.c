@@ -777,9 +777,8 @@ attention(const embed_vit *m, vit_ws *ws, int batch)
 			/* softmax with its 1 / sum applied to the T x hd context rather
 			 * than to the T x T scores */
 			embed_kernels_softmax_exp(ws->att, (size_t)t, t, (size_t)t, rinv);
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t, 1.0f,
-				    ws->att, t, v, ld, 0.0f, ctx, d);
-			embed_kernels_scale_rows(ctx, (size_t)t, hd, (size_t)d, rinv);
+			embed_kernels_attn_av(ws->att, (size_t)t, v, (size_t)ld, rinv, (size_t)t, hd,
+					      ctx, (size_t)d);
 		}
 	}
 }
