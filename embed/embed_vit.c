@@ -763,6 +763,10 @@ attention(const embed_vit *m, vit_ws *ws, int batch)
 	const int ld = 3 * d;
 	const float alpha = (float)(1.0 / sqrt((double)hd));
 	float *rinv = ws->att + (size_t)t * t; /* 1 / row sums, T floats */
+	/* p V: the AVX-512 kernel beats sgemm (T = 197, hd = 64: 38 vs 42 us
+	 * alone, 2-5% of the whole ViT-Ti/16 pass); the AVX2 one (77 vs 54 us
+	 * with OpenBLAS's Haswell kernels) and plain C do not */
+	const int av_kernel = embed_kernels_level() == EMBED_KERNELS_AVX512;
 	int b, h;
 
 	for (b = 0; b < batch; b++) {
@@ -777,8 +781,14 @@ attention(const embed_vit *m, vit_ws *ws, int batch)
 			/* softmax with its 1 / sum applied to the T x hd context rather
 			 * than to the T x T scores */
 			embed_kernels_softmax_exp(ws->att, (size_t)t, t, (size_t)t, rinv);
-			embed_kernels_attn_av(ws->att, (size_t)t, v, (size_t)ld, rinv, (size_t)t, hd,
-					      ctx, (size_t)d);
+			if (av_kernel) {
+				embed_kernels_attn_av(ws->att, (size_t)t, v, (size_t)ld, rinv,
+						      (size_t)t, hd, ctx, (size_t)d);
+			} else {
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t,
+					    1.0f, ws->att, t, v, ld, 0.0f, ctx, d);
+				embed_kernels_scale_rows(ctx, (size_t)t, hd, (size_t)d, rinv);
+			}
 		}
 	}
 }
