@@ -1,6 +1,7 @@
 /*
  * embed_kernels.h - the element-wise and row-wise parts of the ViT forward
- * pass (everything but the GEMMs), vectorised.
+ * pass (everything but the BLAS GEMMs) and attention's p V product,
+ * vectorised.
  *
  * Three implementations share one contract: AVX-512 (F, DQ), AVX2 + FMA
  * and generic C (libm's erff/expf), compiled with __attribute__((target))
