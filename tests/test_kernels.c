@@ -4,7 +4,7 @@
  * exp within 1e-6 relative (dense over [-100, 100] and the extremes, NaN,
  * +-inf), erf and GELU within 1e-6 absolute (dense over [-12, 12]),
  * softmax, LayerNorm (also with a bias added first), bias and residual over odd sizes with the floats past
- * each row left untouched.
+ * each row left untouched; the attention context (p V, rows scaled) against a double sum.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -200,6 +200,21 @@ rows_level(int l)
 			for (i = n; i < ld; i++)
 				assert_true(a[r * ld + i] == CANARY);
 		}
+		/* softmax_exp + scale_rows = softmax */
+		{
+			float inv[3];
+
+			memcpy(y, o, rows * ld * sizeof(float));
+			embed_kernels_softmax_exp(y, rows, n, ld, inv);
+			for (r = 0; r < rows * ld; r++)
+				if ((r % ld) >= (size_t)n)
+					assert_true(y[r] == CANARY);
+			embed_kernels_scale_rows(y, rows, n, ld, inv);
+			for (r = 0; r < rows * ld; r++)
+				if (fabs(y[r] - a[r]) > 1e-6)
+					fail_msg("%s softmax_exp n=%d: %g vs %g", embed_kernels_name(l),
+						 n, y[r], a[r]);
+		}
 		/* LayerNorm, into y strided ld */
 		for (r = 0; r < rows * ld; r++)
 			y[r] = CANARY;
@@ -284,6 +299,63 @@ test_rows(void **state)
 	each_level(rows_level);
 }
 
+/* attention context: every (t, hd) shape path (row blocks, leftover rows and columns) */
+static void
+attn_av_level(int l)
+{
+	static const int ts[] = { 1, 5, 7, 13, 197 };
+	static const int hds[] = { 8, 20, 32, 40, 64, 72, 96 };
+	size_t a, b;
+
+	for (a = 0; a < sizeof(ts) / sizeof(ts[0]); a++)
+		for (b = 0; b < sizeof(hds) / sizeof(hds[0]); b++) {
+			const size_t t = (size_t)ts[a], ldp = t + 2, ldv = 3 * (size_t)hds[b] + 1;
+			const int hd = hds[b];
+			const size_t ldc = (size_t)hd + 5;
+			float *p = malloc(t * ldp * sizeof(float)), *v = malloc(t * ldv * sizeof(float));
+			float *s = malloc(t * sizeof(float)), *c = malloc(t * ldc * sizeof(float));
+			size_t i, j;
+			int k;
+
+			assert_true(p && v && s && c);
+			for (i = 0; i < t * ldp; i++)
+				p[i] = (frand() + 1) / 2;
+			for (i = 0; i < t * ldv; i++)
+				v[i] = frand();
+			for (i = 0; i < t; i++)
+				s[i] = 1 + frand() / 2;
+			for (i = 0; i < t * ldc; i++)
+				c[i] = CANARY;
+			embed_kernels_attn_av(p, ldp, v, ldv, s, t, hd, c, ldc);
+			for (i = 0; i < t; i++) {
+				for (k = 0; k < hd; k++) {
+					double ref = 0;
+
+					for (j = 0; j < t; j++)
+						ref += (double)p[i * ldp + j] * v[j * ldv + (size_t)k];
+					ref *= s[i];
+					if (fabs(c[i * ldc + (size_t)k] - ref) > 1e-6 * (1 + (double)t))
+						fail_msg("%s attn_av t=%zu hd=%d [%zu][%d]: %g vs %g",
+							 embed_kernels_name(l), t, hd, i, k,
+							 c[i * ldc + (size_t)k], ref);
+				}
+				for (k = hd; k < (int)ldc; k++)
+					assert_true(c[i * ldc + (size_t)k] == CANARY);
+			}
+			free(p);
+			free(v);
+			free(s);
+			free(c);
+		}
+}
+
+static void
+test_attn_av(void **state)
+{
+	(void)state;
+	each_level(attn_av_level);
+}
+
 static void
 test_force(void **state)
 {
@@ -302,6 +374,7 @@ main(void)
 		cmocka_unit_test(test_exp),
 		cmocka_unit_test(test_erf_gelu),
 		cmocka_unit_test(test_rows),
+		cmocka_unit_test(test_attn_av),
 		cmocka_unit_test(test_force),
 	};
 

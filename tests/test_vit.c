@@ -26,6 +26,7 @@
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
 #include "embed/embed_ckpt.h"
+#include "embed/embed_kernels.h"
 #include "embed/embed_model.h"
 #include "embed/embed_vit.h"
 
@@ -143,6 +144,25 @@ test_f32(void **state)
 {
 	(void)state;
 	check_variant(FIX "f32", "f32", 1);
+}
+
+/* The f32 model again at every kernel level this CPU has (the attention
+ * takes a different path for p V below AVX-512), best level restored after. */
+static void
+test_f32_levels(void **state)
+{
+	int l, best = -1;
+
+	(void)state;
+	for (l = EMBED_KERNELS_GENERIC; l <= EMBED_KERNELS_AVX512; l++) {
+		if (embed_kernels_force(l))
+			continue;
+		best = l;
+		printf("  kernels: %s\n", embed_kernels_name(l));
+		check_variant(FIX "f32", "f32", 1);
+	}
+	assert_true(best >= 0);
+	assert_int_equal(embed_kernels_force(best), 0);
 }
 
 static void
@@ -352,6 +372,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_f32),
+		cmocka_unit_test(test_f32_levels),
 		cmocka_unit_test(test_f16),
 		cmocka_unit_test(test_bf16),
 		cmocka_unit_test(test_sharded),
