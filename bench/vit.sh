@@ -14,7 +14,7 @@
 # other processes hits both sides of the ratio.  Prints markdown.
 set -e
 cd "$(dirname "$0")/.."
-B=${1:-8}
+B=${1:-16}  # vitviz embed's default --batch
 TH=${2:-$(nproc)}
 REP=${3:-3}
 ROUNDS=${4:-3}
