@@ -212,15 +212,6 @@ hsum512(__m512 v)
 	return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
 }
 
-/* 1 / v: 14-bit estimate and one Newton step (instead of a slow vdivps) */
-static __attribute__((target(T512))) inline __m512
-rcp512(__m512 v)
-{
-	__m512 r = _mm512_rcp14_ps(v);
-
-	return _mm512_mul_ps(r, _mm512_fnmadd_ps(v, r, _mm512_set1_ps(2.0f)));
-}
-
 /*
  * erf(x) by erf_tab: the piece's coefficients picked per lane with one
  * vpermps each; |x| >= 4 gives 1 (erf(4) = 1 - 1.5e-8); NaN gives NaN.
@@ -272,7 +263,6 @@ erf_lut512(__m512 x)
 #define COPYSIGN(m, s) _mm512_or_ps(m, _mm512_and_ps(s, _mm512_set1_ps(-0.0f)))
 #define HSUM(v) hsum512(v)
 #define HMAX(v) _mm512_reduce_max_ps(v)
-#define RCP(v) rcp512(v)
 #define ERF_LUT16(x) erf_lut512(x)
 #define SCALEF _mm512_scalef_ps
 #include "embed/embed_kernels_simd.h"
