@@ -68,26 +68,6 @@ g_residual(float *x, const float *y, size_t rows, int d, const float *b, const f
 }
 
 static void
-g_softmax(float *a, size_t rows, int n, size_t lda)
-{
-	for (size_t r = 0; r < rows; r++, a += lda) {
-		float mx = a[0];
-		double s = 0;
-
-		for (int i = 1; i < n; i++)
-			mx = a[i] > mx ? a[i] : mx;
-		for (int i = 0; i < n; i++) {
-			a[i] = expf(a[i] - mx);
-			s += a[i];
-		}
-		float inv = (float)(1.0 / s);
-
-		for (int i = 0; i < n; i++)
-			a[i] *= inv;
-	}
-}
-
-static void
 g_softmax_exp(float *a, size_t rows, int n, size_t lda, float *inv)
 {
 	for (size_t r = 0; r < rows; r++, a += lda) {
@@ -101,6 +81,18 @@ g_softmax_exp(float *a, size_t rows, int n, size_t lda, float *inv)
 			s += a[i];
 		}
 		inv[r] = (float)(1.0 / s);
+	}
+}
+
+static void
+g_softmax(float *a, size_t rows, int n, size_t lda)
+{
+	for (size_t r = 0; r < rows; r++, a += lda) {
+		float inv;
+
+		g_softmax_exp(a, 1, n, lda, &inv);
+		for (int i = 0; i < n; i++)
+			a[i] *= inv;
 	}
 }
 

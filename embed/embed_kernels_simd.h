@@ -306,6 +306,37 @@ FN(k_softmax_exp)(float *a, size_t rows, int n, size_t lda, float *inv)
 		inv[r] = (float)(1.0 / FN(exp_row)(a, n));
 }
 
+/* y = (x - mean) / sqrt(var + eps) * g + b for one row of d, its mean given */
+ATTR inline void
+FN(ln_row)(const float *x, float *y, int d, double mean, const float *g, const float *b, double eps)
+{
+	VF acc = SET1(0.0f), m = SET1((float)mean), rs;
+	double var;
+	int i;
+
+	for (i = 0; i + W <= d; i += W) {
+		VF t = SUB(LD(x + i), m);
+
+		acc = FMA(t, t, acc);
+	}
+	/* the tail (i < d) is added in double */
+	var = HSUM(acc);
+	for (int j = i; j < d; j++) {
+		double u = (double)x[j] - (double)(float)mean;
+
+		var += u * u;
+	}
+	var /= d;
+	rs = SET1((float)(1.0 / sqrt(var + eps)));
+	for (i = 0; i + W <= d; i += W)
+		ST(y + i, FMA(MUL(SUB(LD(x + i), m), rs), LD(g + i), LD(b + i)));
+	if (i < d) {
+		int k = d - i;
+
+		STM(y + i, k, FMA(MUL(SUB(LDM(x + i, k), m), rs), LDM(g + i, k), LDM(b + i, k)));
+	}
+}
+
 ATTR void
 FN(k_layernorm)(const float *x, size_t xs, float *y, size_t ys, size_t rows, int d,
 		const float *g, const float *b, double eps)
@@ -314,37 +345,13 @@ FN(k_layernorm)(const float *x, size_t xs, float *y, size_t ys, size_t rows, int
 	int i;
 
 	for (r = 0; r < rows; r++, x += xs, y += ys) {
-		VF acc = SET1(0.0f), m, rs;
-		double mean, var;
+		VF acc = SET1(0.0f);
 
 		for (i = 0; i + W <= d; i += W)
 			acc = ADD(acc, LD(x + i));
 		if (i < d)
 			acc = ADD(acc, LDM(x + i, d - i));
-		mean = HSUM(acc) / d;
-		m = SET1((float)mean);
-		acc = SET1(0.0f);
-		for (i = 0; i + W <= d; i += W) {
-			VF t = SUB(LD(x + i), m);
-
-			acc = FMA(t, t, acc);
-		}
-		/* the tail (i < d) is added in double below */
-		var = HSUM(acc);
-		for (int j = i; j < d; j++) {
-			double u = (double)x[j] - (double)(float)mean;
-
-			var += u * u;
-		}
-		var /= d;
-		rs = SET1((float)(1.0 / sqrt(var + eps)));
-		for (i = 0; i + W <= d; i += W)
-			ST(y + i, FMA(MUL(SUB(LD(x + i), m), rs), LD(g + i), LD(b + i)));
-		if (i < d) {
-			int k = d - i;
-
-			STM(y + i, k, FMA(MUL(SUB(LDM(x + i, k), m), rs), LDM(g + i, k), LDM(b + i, k)));
-		}
+		FN(ln_row)(x, y, d, HSUM(acc) / d, g, b, eps);
 	}
 }
 
@@ -357,8 +364,7 @@ FN(k_bias_layernorm)(float *x, size_t xs, float *y, size_t ys, size_t rows, int 
 	int i;
 
 	for (r = 0; r < rows; r++, x += xs, y += ys) {
-		VF acc = SET1(0.0f), m, rs;
-		double mean, var;
+		VF acc = SET1(0.0f);
 
 		for (i = 0; i + W <= d; i += W) {
 			VF v = ADD(LD(x + i), LD(xb + i));
@@ -372,29 +378,7 @@ FN(k_bias_layernorm)(float *x, size_t xs, float *y, size_t ys, size_t rows, int 
 			STM(x + i, d - i, v);
 			acc = ADD(acc, v);
 		}
-		mean = HSUM(acc) / d;
-		m = SET1((float)mean);
-		acc = SET1(0.0f);
-		for (i = 0; i + W <= d; i += W) {
-			VF t = SUB(LD(x + i), m);
-
-			acc = FMA(t, t, acc);
-		}
-		var = HSUM(acc);
-		for (int j = i; j < d; j++) {
-			double u = (double)x[j] - (double)(float)mean;
-
-			var += u * u;
-		}
-		var /= d;
-		rs = SET1((float)(1.0 / sqrt(var + eps)));
-		for (i = 0; i + W <= d; i += W)
-			ST(y + i, FMA(MUL(SUB(LD(x + i), m), rs), LD(g + i), LD(b + i)));
-		if (i < d) {
-			int k = d - i;
-
-			STM(y + i, k, FMA(MUL(SUB(LDM(x + i, k), m), rs), LDM(g + i, k), LDM(b + i, k)));
-		}
+		FN(ln_row)(x, y, d, HSUM(acc) / d, g, b, eps);
 	}
 }
 
