@@ -39,7 +39,7 @@ echo "## ViT forward pass (vitviz vs PyTorch 1.13)"
 echo
 echo "224x224, random weights (same safetensors both sides), batch $B, $TH threads, CLS embedding;"
 echo "best of $REP (ViT-B/16) or $((3 * REP)) (ViT-Ti/16) passes after a warm-up, best of $ROUNDS interleaved rounds (range over rounds in brackets;"
-echo "speed-up = best / best, bracket = the per-round ratios). Other processes on a shared machine widen the ranges; the load average is given below."
+echo "speed-up = best / best, bracket = the per-round ratios). Other processes on a shared machine widen the ranges (load average: see the header)."
 echo "sgemm peak measured now at M=$((B * 197)), N x K = ViT-B/16 Linear shapes: **$P GFLOP/s** ($kern kernels, $TH threads;"
 echo "the better of one sgemm on OpenBLAS threads, $(field "$peak" blas_gflops), and $TH single-threaded sgemms on M/$TH rows each, $(field "$peak" split_gflops));"
 echo "same with 1 thread: $(field "$p1" gflops) GFLOP/s; with \`OPENBLAS_CORETYPE=Haswell\` ($TH threads): $(field "$hw" gflops) GFLOP/s."
