@@ -22,6 +22,7 @@
 #include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/analysis/"
 #define N 50
@@ -33,7 +34,6 @@
 #define COORD_TOL 1e-5
 #define SCORE_TOL 1e-6
 
-static char tmpdir[64];
 static const int64_t steps[T] = { 10, 20, 40 };
 static const char *const names[T] = { "checkpoint-10", "checkpoint-20", "checkpoint-40" };
 static const char *const classes[C] = { "plane", "car, red", "the \"bird\"" };
@@ -177,24 +177,20 @@ setup(void **state)
 {
 	(void)state;
 	vv_verbosity = 0;
-	strcpy(tmpdir, "/tmp/vv_test_analysis.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_analysis");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
 static char *
 workdir(const char *name, unsigned flags)
 {
-	char *d = vv_path_join(tmpdir, name);
+	char *d = vv_path_join(tu_tmp, name);
 
 	make_workdir(d, flags);
 	return d;
@@ -431,7 +427,7 @@ test_foreign_head(void **state)
 static void
 test_report(void **state)
 {
-	char *dir = workdir("report", 0), *out = sub(tmpdir, "report.csv");
+	char *dir = workdir("report", 0), *out = sub(tu_tmp, "report.csv");
 	analysis_report_opts ro;
 	analysis_opts o;
 	vv_csv *c = NULL;
@@ -513,7 +509,7 @@ test_bad_input(void **state)
 
 	(void)state;
 	/* empty folder: not a work folder */
-	dir = sub(tmpdir, "empty");
+	dir = sub(tu_tmp, "empty");
 	assert_int_equal(vv_mkdir_p(dir), 0);
 	expect_fail(dir, VV_ENOTFOUND, "manifest.json", NULL);
 	free(dir);

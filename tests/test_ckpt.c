@@ -24,35 +24,30 @@
 #include "embed/embed_config.h"
 #include "embed/embed_model.h"
 #include "embed/embed_safetensors.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/vit/"
-
-static char tmpdir[64];
 
 static int
 setup(void **state)
 {
 	(void)state;
 	vv_verbosity = 0; /* the skip warnings are expected */
-	strcpy(tmpdir, "/tmp/vv_test_ckpt.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_ckpt");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
-/* <tmpdir>/<rel> as a malloc'd path. */
+/* <tu_tmp>/<rel> as a malloc'd path. */
 static char *
 tpath(const char *rel)
 {
-	char *p = vv_path_join(tmpdir, rel);
+	char *p = vv_path_join(tu_tmp, rel);
 
 	assert_non_null(p);
 	return p;
@@ -216,7 +211,7 @@ static const char pt_config[] =
 	" \"num_channels\": 3, \"layer_norm_eps\": 1e-12, \"qkv_bias\": true,\n"
 	" \"model_type\": \"vit\"}\n";
 
-/* Embed 4 random 16x16 images with the checkpoint folder <tmpdir>/<rel>. */
+/* Embed 4 random 16x16 images with the checkpoint folder <tu_tmp>/<rel>. */
 static void
 embed_folder(const char *rel, int format, float *emb, float *logits)
 {
@@ -331,7 +326,7 @@ test_fingerprint(void **state)
 /* ------------------------------------------------------------------ */
 /* Weights that disagree with the config                                */
 
-/* Make <tmpdir>/<name>/ a copy of the F32 fixture whose tensors went
+/* Make <tu_tmp>/<name>/ a copy of the F32 fixture whose tensors went
  * through `edit`, and try to open it; returns the error. */
 static int
 open_edited(const char *name, void (*edit)(embed_tensors *), const char *config)

@@ -16,25 +16,20 @@
 #include "common/vv_fs.h"
 #include "common/vv_json.h"
 #include "common/vv_npy.h"
-
-static char tmpdir[64];
+#include "tests/test_util.h"
 
 static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/vv_test_common.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_common");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
 static void
@@ -43,7 +38,7 @@ test_npy_roundtrip(void **state)
 	float v[6] = { 1, -2, 3.5f, NAN, 1e30f, 0 };
 	int64_t shape[2] = { 2, 3 };
 	vv_array *a = NULL;
-	char *p = vv_path_join(tmpdir, "a.npy");
+	char *p = vv_path_join(tu_tmp, "a.npy");
 	char *buf;
 	size_t len;
 
@@ -155,7 +150,7 @@ test_json_strict(void **state)
 static void
 test_csv_roundtrip(void **state)
 {
-	char *p = vv_path_join(tmpdir, "t.csv");
+	char *p = vv_path_join(tu_tmp, "t.csv");
 	vv_outfile *f;
 	vv_csv *c = NULL;
 
@@ -183,7 +178,7 @@ test_csv_roundtrip(void **state)
 static void
 test_outfile_abort_leaves_nothing(void **state)
 {
-	char *p = vv_path_join(tmpdir, "never.txt");
+	char *p = vv_path_join(tu_tmp, "never.txt");
 	char **names;
 	size_t n, i;
 	vv_outfile *f;
@@ -194,7 +189,7 @@ test_outfile_abort_leaves_nothing(void **state)
 	vv_outfile_abort(&f);
 	assert_null(f);
 	assert_false(vv_is_file(p));
-	assert_int_equal(vv_list_dir(tmpdir, &names, &n), 0);
+	assert_int_equal(vv_list_dir(tu_tmp, &names, &n), 0);
 	for (i = 0; i < n; i++)
 		assert_null(strstr(names[i], "never"));
 	vv_strv_free(&names, n);

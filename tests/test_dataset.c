@@ -19,32 +19,20 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "embed/embed_dataset.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/image/"
-
-static char tmpdir[64];
-
-static char *
-tp(const char *rel)
-{
-	static char buf[8][512];
-	static int i;
-
-	i = (i + 1) % 8;
-	snprintf(buf[i], sizeof(buf[i]), "%s/%s", tmpdir, rel);
-	return buf[i];
-}
 
 static void
 mkdirs(const char *rel)
 {
-	assert_int_equal(vv_mkdir_p(tp(rel)), 0);
+	assert_int_equal(vv_mkdir_p(tu_path(rel)), 0);
 }
 
 static void
 put(const char *rel, const void *data, size_t len)
 {
-	assert_int_equal(vv_write_file_atomic(tp(rel), data, len), 0);
+	assert_int_equal(vv_write_file_atomic(tu_path(rel), data, len), 0);
 }
 
 static void
@@ -97,18 +85,14 @@ static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/vv_test_dataset.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_dataset");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
 static void
@@ -137,7 +121,7 @@ test_cifar10_file(void **state)
 	(void)state;
 	mkdirs("c10");
 	write_cifar("c10/test_batch.bin", 25, 0, label10);
-	assert_int_equal(embed_dataset_open(tp("c10/test_batch.bin"), &o, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("c10/test_batch.bin"), &o, &d), 0);
 	assert_int_equal(d->kind, EMBED_DATA_CIFAR10);
 	assert_int_equal(d->n, 25);
 	assert_int_equal(d->nclasses, 10);
@@ -163,7 +147,7 @@ test_cifar10_file(void **state)
 	}
 	o.per_class = 2;
 	o.limit = 15;
-	assert_int_equal(embed_dataset_open(tp("c10"), &o, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("c10"), &o, &d), 0);
 	assert_string_equal(d->class_names[0], "airplane");
 	assert_string_equal(d->class_names[9], "truck");
 	/* labels 0,7,4,1,8,5,2,9,6,3 repeat: two of each class is the first
@@ -178,22 +162,22 @@ test_cifar10_file(void **state)
 	embed_dataset_free(&d);
 	o.per_class = 1;
 	o.limit = 0;
-	assert_int_equal(embed_dataset_open(tp("c10"), &o, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("c10"), &o, &d), 0);
 	assert_int_equal(d->n, 10);
 	assert_string_equal(d->samples[9].path, "test_batch.bin:9");
 	embed_dataset_free(&d);
 
 	/* thumbnails by path: from the folder and from the file itself */
-	assert_int_equal(embed_dataset_load_path(tp("c10"), "test_batch.bin:13", &im), 0);
+	assert_int_equal(embed_dataset_load_path(tu_path("c10"), "test_batch.bin:13", &im), 0);
 	assert_int_equal(im->rgb[3 * 5 + 1], pix(13, 1, 5));
 	embed_image_free(&im);
-	assert_int_equal(embed_dataset_load_path(tp("c10/test_batch.bin"), "test_batch.bin:3", &im), 0);
+	assert_int_equal(embed_dataset_load_path(tu_path("c10/test_batch.bin"), "test_batch.bin:3", &im), 0);
 	assert_int_equal(im->rgb[0], pix(3, 0, 0));
 	embed_image_free(&im);
-	assert_int_equal(embed_dataset_load_path(tp("c10"), "test_batch.bin:25", &im), VV_ENOTFOUND);
+	assert_int_equal(embed_dataset_load_path(tu_path("c10"), "test_batch.bin:25", &im), VV_ENOTFOUND);
 	assert_null(im);
 	put("c10/batches.meta.txt", "a\nb\n", 4);
-	assert_int_equal(embed_dataset_open(tp("c10"), NULL, &d), VV_EFORMAT);
+	assert_int_equal(embed_dataset_open(tu_path("c10"), NULL, &d), VV_EFORMAT);
 	assert_non_null(strstr(vv_errmsg(), "batches.meta.txt"));
 }
 
@@ -210,12 +194,12 @@ test_cifar_train_split(void **state)
 	write_cifar("tar/cifar-10-batches-bin/data_batch_2.bin", 2, 0, label10);
 	write_cifar("tar/cifar-10-batches-bin/data_batch_1.bin", 2, 0, label10);
 	/* the tarball's folder is found below root; test split by default */
-	assert_int_equal(embed_dataset_open(tp("tar"), &o, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("tar"), &o, &d), 0);
 	assert_int_equal(d->n, 3);
 	assert_string_equal(d->samples[2].path, "cifar-10-batches-bin/test_batch.bin:2");
 	embed_dataset_free(&d);
 	o.split = "train";
-	assert_int_equal(embed_dataset_open(tp("tar"), &o, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("tar"), &o, &d), 0);
 	assert_int_equal(d->n, 5);
 	/* numeric batch order: 1, 2, 10 */
 	assert_string_equal(d->samples[0].path, "cifar-10-batches-bin/data_batch_1.bin:0");
@@ -224,7 +208,7 @@ test_cifar_train_split(void **state)
 	check_record(d, 3, 1);
 	embed_dataset_free(&d);
 	o.split = "valid";
-	assert_int_equal(embed_dataset_open(tp("tar"), &o, &d), VV_EINVAL);
+	assert_int_equal(embed_dataset_open(tu_path("tar"), &o, &d), VV_EINVAL);
 }
 
 static void
@@ -241,7 +225,7 @@ test_cifar100(void **state)
 	for (i = 0; i < 100; i++)
 		len += (size_t)sprintf(names + len, "n%d\n", i);
 	put("c100/fine_label_names.txt", names, len);
-	assert_int_equal(embed_dataset_open(tp("c100"), NULL, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("c100"), NULL, &d), 0);
 	assert_int_equal(d->kind, EMBED_DATA_CIFAR100);
 	assert_int_equal(d->nclasses, 100);
 	assert_int_equal(d->n, 120);
@@ -262,33 +246,33 @@ test_cifar_bad(void **state)
 	mkdirs("bad");
 	memset(junk, 0, sizeof(junk));
 	put("bad/test_batch.bin", junk, sizeof(junk));
-	assert_int_equal(embed_dataset_open(tp("bad/test_batch.bin"), NULL, &d), VV_EFORMAT);
+	assert_int_equal(embed_dataset_open(tu_path("bad/test_batch.bin"), NULL, &d), VV_EFORMAT);
 	assert_null(d);
 	assert_non_null(strstr(vv_errmsg(), "test_batch.bin"));
 	assert_non_null(strstr(vv_errmsg(), "not a whole number"));
 	/* the same bytes as a CIFAR-100 name: not a multiple of 3074 either */
 	put("bad/test.bin", junk, 3074 * 2 + 1);
-	assert_int_equal(embed_dataset_open(tp("bad/test.bin"), NULL, &d), VV_EFORMAT);
+	assert_int_equal(embed_dataset_open(tu_path("bad/test.bin"), NULL, &d), VV_EFORMAT);
 	/* label 10 in CIFAR-10 */
 	write_cifar("bad/data_batch_1.bin", 6, 0, label_bad);
-	assert_int_equal(embed_dataset_open(tp("bad/data_batch_1.bin"), NULL, &d), VV_EFORMAT);
+	assert_int_equal(embed_dataset_open(tu_path("bad/data_batch_1.bin"), NULL, &d), VV_EFORMAT);
 	assert_non_null(strstr(vv_errmsg(), "record 4 has label 10"));
 	/* unknown name: kind from the size when only one record size fits */
 	write_cifar("bad/other.bin", 2, 0, label10);
-	assert_int_equal(embed_dataset_open(tp("bad/other.bin"), NULL, &d), 0);
+	assert_int_equal(embed_dataset_open(tu_path("bad/other.bin"), NULL, &d), 0);
 	assert_int_equal(d->kind, EMBED_DATA_CIFAR10);
 	embed_dataset_free(&d);
 	/* not a dataset */
-	assert_int_equal(embed_dataset_open(tp("bad/nothing"), NULL, &d), VV_ENOTFOUND);
+	assert_int_equal(embed_dataset_open(tu_path("bad/nothing"), NULL, &d), VV_ENOTFOUND);
 	put("bad/x.txt", "x", 1);
-	assert_int_equal(embed_dataset_open(tp("bad/x.txt"), NULL, &d), VV_EUNSUPPORTED);
+	assert_int_equal(embed_dataset_open(tu_path("bad/x.txt"), NULL, &d), VV_EUNSUPPORTED);
 }
 
 /* Redirect stderr to a file while `fn` runs; return what was written. */
 static char *
 capture_stderr(int (*fn)(void *), void *arg, int *ret)
 {
-	char *path = tp("stderr.txt"), *buf;
+	char *path = tu_path("stderr.txt"), *buf;
 	size_t len;
 	int fd, saved;
 
@@ -362,7 +346,7 @@ test_folder(void **state)
 
 	(void)state;
 	make_folder();
-	a.root = tp("imgs");
+	a.root = tu_path("imgs");
 	err_text = capture_stderr(do_open, &a, &ret);
 	assert_int_equal(ret, 0);
 	/* byte order: "C_upper" < "a_cls" < "b_cls" < "empty_cls"; hidden out */
@@ -434,18 +418,18 @@ test_load_path(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
-		assert_int_equal(embed_dataset_load_path(tp("imgs"), evil[i], &im), VV_EINVAL);
+		assert_int_equal(embed_dataset_load_path(tu_path("imgs"), evil[i], &im), VV_EINVAL);
 		assert_null(im);
 	}
-	assert_int_equal(embed_dataset_load_path(tp("imgs"), "a_cls/s/t/1.png", &im), 0);
+	assert_int_equal(embed_dataset_load_path(tu_path("imgs"), "a_cls/s/t/1.png", &im), 0);
 	assert_int_equal(im->w, 37);
 	embed_image_free(&im);
 	/* a ".." inside a name is not a component */
 	copy_fixture("m_gray.png", "imgs/a_cls/x..y.png");
-	assert_int_equal(embed_dataset_load_path(tp("imgs"), "a_cls/x..y.png", &im), 0);
+	assert_int_equal(embed_dataset_load_path(tu_path("imgs"), "a_cls/x..y.png", &im), 0);
 	embed_image_free(&im);
-	assert_int_equal(embed_dataset_load_path(tp("imgs"), "a_cls/missing.png", &im), VV_ENOTFOUND);
-	assert_int_equal(embed_dataset_load_path(tp("imgs"), "b_cls/broken.png", &im), VV_EFORMAT);
+	assert_int_equal(embed_dataset_load_path(tu_path("imgs"), "a_cls/missing.png", &im), VV_ENOTFOUND);
+	assert_int_equal(embed_dataset_load_path(tu_path("imgs"), "b_cls/broken.png", &im), VV_EFORMAT);
 }
 
 static void
@@ -455,14 +439,14 @@ test_empty(void **state)
 
 	(void)state;
 	mkdirs("empty");
-	assert_int_equal(embed_dataset_open(tp("empty"), NULL, &d), VV_ENOTFOUND);
+	assert_int_equal(embed_dataset_open(tu_path("empty"), NULL, &d), VV_ENOTFOUND);
 	assert_non_null(strstr(vv_errmsg(), "no class folders"));
 	/* images without class folders */
 	copy_fixture("m_gray.png", "empty/a.png");
-	assert_int_equal(embed_dataset_open(tp("empty"), NULL, &d), VV_ENOTFOUND);
+	assert_int_equal(embed_dataset_open(tu_path("empty"), NULL, &d), VV_ENOTFOUND);
 	/* class folders without images */
 	mkdirs("empty/cls");
-	assert_int_equal(embed_dataset_open(tp("empty"), NULL, &d), VV_ENOTFOUND);
+	assert_int_equal(embed_dataset_open(tu_path("empty"), NULL, &d), VV_ENOTFOUND);
 	assert_non_null(strstr(vv_errmsg(), "no .jpg/.jpeg/.png images"));
 	assert_null(d);
 }

@@ -24,8 +24,8 @@
 #include "render/render_encode.h"
 #include "render/render_run.h"
 #include "tests/render_testwork.h"
+#include "tests/test_util.h"
 
-static char tmpdir[64];
 static char work[128]; /* 3 checkpoints, 200 samples, loss with eval */
 
 static int
@@ -35,32 +35,17 @@ setup(void **state)
 
 	(void)state;
 	vv_verbosity = 0;
-	strcpy(tmpdir, "/tmp/vv_test_encode.XXXXXX");
-	if (!mkdtemp(tmpdir))
+	if (tu_setup("test_encode"))
 		return -1;
-	snprintf(work, sizeof(work), "%s/work", tmpdir);
+	snprintf(work, sizeof(work), "%s/work", tu_tmp);
 	return make_work(work, &w);
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[256];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "chmod -R u+w %s; rm -rf %s", tmpdir, tmpdir);
-	return system(cmd);
-}
-
-static char *
-tpath(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
+	return tu_teardown();
 }
 
 static void
@@ -206,7 +191,7 @@ files_in(const char *dir)
 static void
 test_mp4(void **state)
 {
-	char *dir = tpath("mp4"), *out = tpath("mp4/anim.mp4"), *png = tpath("last.png");
+	char *dir = tu_path("mp4"), *out = tu_path("mp4/anim.mp4"), *png = tu_path("last.png");
 	render_opts o;
 	decoded d;
 	double psnr;
@@ -245,7 +230,7 @@ test_mp4(void **state)
 static void
 test_gif(void **state)
 {
-	char *out = tpath("anim.gif");
+	char *out = tu_path("anim.gif");
 	render_opts o;
 	decoded d;
 
@@ -277,7 +262,7 @@ test_gif(void **state)
 static void
 test_webm(void **state)
 {
-	char *out = tpath("anim.webm");
+	char *out = tu_path("anim.webm");
 	render_opts o;
 	decoded d;
 
@@ -302,7 +287,7 @@ test_webm(void **state)
 static void
 test_png_frames(void **state)
 {
-	char *dir = tpath("frames"), name[64];
+	char *dir = tu_path("frames"), name[64];
 	render_opts o;
 
 	(void)state;
@@ -328,7 +313,7 @@ test_png_frames(void **state)
 static void
 test_bad_requests(void **state)
 {
-	char *dir = tpath("bad");
+	char *dir = tu_path("bad");
 	render_opts o;
 	char out[256];
 
@@ -380,7 +365,7 @@ test_bad_requests(void **state)
 static void
 test_readonly_output(void **state)
 {
-	char *dir = tpath("ro"), probe[256], out[256];
+	char *dir = tu_path("ro"), probe[256], out[256];
 	render_opts o;
 	int fd;
 

@@ -19,29 +19,24 @@
 #include "embed/embed_pickle.h"
 #include "embed/embed_pt.h"
 #include "embed/embed_zip.h"
+#include "tests/test_util.h"
 
 #include <zip.h>
 
 #define FIX "tests/fixtures/pt/"
 
-static char tmpdir[64];
-
 static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/vv_test_pickle.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_pickle");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
 /* Unpickle a literal; returns the error code (document freed). */
@@ -430,7 +425,7 @@ test_bad_files(void **state)
 static void
 test_truncated_and_corrupt_zip(void **state)
 {
-	char *buf = NULL, *path = vv_path_join(tmpdir, "cut.bin");
+	char *buf = NULL, *path = vv_path_join(tu_tmp, "cut.bin");
 	size_t len, cuts[8], i;
 	embed_tensors *t = NULL;
 
@@ -500,7 +495,7 @@ write_zip(const char *path, char **names, char **bufs, size_t *lens, size_t n)
 static void
 test_mutated_checkpoints(void **state)
 {
-	char *names[64], *bufs[64], *path = vv_path_join(tmpdir, "m.pt"), *orig;
+	char *names[64], *bufs[64], *path = vv_path_join(tu_tmp, "m.pt"), *orig;
 	size_t lens[64], n, i, j, pkl = 64, olen;
 	embed_zip *z = NULL;
 	embed_tensors *t = NULL;

@@ -24,37 +24,21 @@
 #include "render/render_text.h"
 #include "render/render_timeline.h"
 #include "tests/render_testwork.h"
-
-static char tmpdir[64];
+#include "tests/test_util.h"
 
 static int
 setup(void **state)
 {
 	(void)state;
 	vv_verbosity = 0;
-	strcpy(tmpdir, "/tmp/vv_test_render.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_render");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
-}
-
-static char *
-tpath(const char *name)
-{
-	static char buf[8][256];
-	static int k;
-
-	k = (k + 1) % 8;
-	snprintf(buf[k], sizeof(buf[k]), "%s/%s", tmpdir, name);
-	return buf[k];
+	return tu_teardown();
 }
 
 static void
@@ -325,7 +309,7 @@ test_inputs_load(void **state)
 {
 	test_work w = { 60, 3, 4, NULL, 1, 1, 1 };
 	render_inputs *in = NULL;
-	char *dir = tpath("in_ok");
+	char *dir = tu_path("in_ok");
 
 	(void)state;
 	assert_int_equal(make_work(dir, &w), 0);
@@ -351,7 +335,7 @@ expect_bad(const char *sub, const char *file, const char *content, size_t len, i
 {
 	test_work w = { 30, 2, 3, NULL, 1, 0, 1 };
 	render_inputs *in = NULL;
-	char *dir = tpath(sub), *p;
+	char *dir = tu_path(sub), *p;
 
 	assert_int_equal(make_work(dir, &w), 0);
 	p = vv_path_join(dir, file);
@@ -417,7 +401,7 @@ static void
 test_still_thumbnails(void **state)
 {
 	test_work w = { 500, 3, 10, NULL, 1, 1, 1 };
-	char *dir = tpath("thumbs"), *png = tpath("thumbs.png");
+	char *dir = tu_path("thumbs"), *png = tu_path("thumbs.png");
 	render_layout L;
 	render_opts o;
 	cairo_surface_t *s;
@@ -488,7 +472,7 @@ test_still_content(void **state)
 {
 	const char *names[3] = { "\xe7\x8c\xab", "\xe7\x8b\x97", "bird" }; /* 猫 狗 bird */
 	test_work w = { 3000, 2, 3, names, 0, 0, 0 };
-	char *dir = tpath("content"), *png = tpath("content.png");
+	char *dir = tu_path("content"), *png = tu_path("content.png");
 	render_theme_colors tc;
 	render_layout L;
 	render_opts o;
@@ -529,7 +513,7 @@ static void
 test_still_no_loader(void **state)
 {
 	test_work w = { 40, 2, 3, NULL, 1, 0, 1 };
-	char *dir = tpath("noload"), *png = tpath("noload.png");
+	char *dir = tu_path("noload"), *png = tu_path("noload.png");
 	render_opts o;
 
 	(void)state;
@@ -550,7 +534,7 @@ test_still_extreme(void **state)
 {
 	static const int sizes[][2] = { { 16, 16 }, { 2000, 16 }, { 16, 2000 }, { 640, 2000 }, { 3840, 2160 } };
 	test_work w = { 12, 1, 40, NULL, 0, 0, 0 };
-	char *dir = tpath("extreme"), *png = tpath("extreme.png");
+	char *dir = tu_path("extreme"), *png = tu_path("extreme.png");
 	render_opts o;
 
 	(void)state;

@@ -21,35 +21,30 @@
 #include "common/vv_log.h"
 #include "embed/embed_safetensors.h"
 #include "embed/embed_tensors.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/vit/"
-
-static char tmpdir[64];
 
 static int
 setup(void **state)
 {
 	(void)state;
-	strcpy(tmpdir, "/tmp/vv_test_st.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_st");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
-/* Write <tmpdir>/<name>: 8-byte length `hlen` (or strlen(header) when
+/* Write <tu_tmp>/<name>: 8-byte length `hlen` (or strlen(header) when
  * hlen == UINT64_MAX), the header, then `ndata` bytes 0..255 repeating. */
 static char *
 craft(const char *name, uint64_t hlen, const char *header, size_t ndata)
 {
-	char *p = vv_path_join(tmpdir, name);
+	char *p = vv_path_join(tu_tmp, name);
 	FILE *f = fopen(p, "wb");
 	size_t i;
 
@@ -192,7 +187,7 @@ test_bad_files(void **state)
 
 	(void)state;
 	/* fewer than 8 bytes */
-	p = vv_path_join(tmpdir, "short.safetensors");
+	p = vv_path_join(tu_tmp, "short.safetensors");
 	assert_int_equal(vv_write_file_atomic(p, "abc", 3), 0);
 	expect_error(p, VV_EFORMAT, "truncated");
 	free(p);
@@ -312,7 +307,7 @@ test_bad_files(void **state)
 	expect_error(p, VV_EFORMAT, "__metadata__");
 	free(p);
 	/* missing file */
-	p = vv_path_join(tmpdir, "absent.safetensors");
+	p = vv_path_join(tu_tmp, "absent.safetensors");
 	expect_error(p, VV_ENOTFOUND, "cannot open");
 	free(p);
 }
@@ -437,16 +432,16 @@ test_sharded(void **state)
 		assert_int_equal(embed_tensors_add(s2, "z", 1, sh, EMBED_DT_F32, d), 0);
 		d = calloc(2, sizeof(float));
 		assert_int_equal(embed_tensors_add(s2, "y", 1, sh, EMBED_DT_F32, d), 0);
-		p = vv_path_join(tmpdir, "s1.safetensors");
+		p = vv_path_join(tu_tmp, "s1.safetensors");
 		assert_int_equal(embed_safetensors_save(p, s1, "{\"format\":\"pt\"}"), 0);
 		free(p);
-		p = vv_path_join(tmpdir, "s2.safetensors");
+		p = vv_path_join(tu_tmp, "s2.safetensors");
 		assert_int_equal(embed_safetensors_save(p, s2, NULL), 0);
 		free(p);
 		embed_tensors_free(&s1);
 		embed_tensors_free(&s2);
 	}
-	idx = vv_path_join(tmpdir, "model.safetensors.index.json");
+	idx = vv_path_join(tu_tmp, "model.safetensors.index.json");
 #define INDEX(json) assert_int_equal(vv_write_file_atomic(idx, json, strlen(json)), 0)
 #define LOAD() (embed_tensors_alloc(&t), err = embed_safetensors_load_sharded(idx, t), \
 		embed_tensors_free(&t), err)
@@ -482,7 +477,7 @@ static void
 test_save_roundtrip(void **state)
 {
 	embed_tensors *a = NULL, *b = NULL;
-	char *p = vv_path_join(tmpdir, "rt.safetensors");
+	char *p = vv_path_join(tu_tmp, "rt.safetensors");
 	size_t i;
 
 	(void)state;

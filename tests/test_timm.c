@@ -33,14 +33,13 @@
 #include "embed/embed_safetensors.h"
 #include "embed/embed_timm_args.h"
 #include "embed/embed_vit.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/timm/"
 /* PyTorch float32 against this float32 implementation. */
 #define TOL_REF 1e-4
 /* the same weights read from two file formats */
 #define TOL_TWIN 1e-5
-
-static char tmpdir[64];
 
 /* The test architectures of scripts/make_fixtures_timm.py (TEST_ARCHS). */
 static const embed_registry_entry test_archs[] = {
@@ -62,24 +61,20 @@ setup(void **state)
 	for (i = 0; i < sizeof(test_archs) / sizeof(test_archs[0]); i++)
 		if (embed_registry_add(&test_archs[i]))
 			return -1;
-	strcpy(tmpdir, "/tmp/vv_test_timm.XXXXXX");
-	return mkdtemp(tmpdir) ? 0 : -1;
+	return tu_setup("test_timm");
 }
 
 static int
 teardown(void **state)
 {
-	char cmd[128];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
-	return system(cmd);
+	return tu_teardown();
 }
 
 static char *
 tpath(const char *rel)
 {
-	char *p = vv_path_join(tmpdir, rel);
+	char *p = vv_path_join(tu_tmp, rel);
 
 	assert_non_null(p);
 	return p;
