@@ -1,6 +1,7 @@
 /* analysis_ood.c - cleanlab-compatible kNN outlier scores from GEMM tiles. */
 #define _GNU_SOURCE /* qsort_r */
 #include "analysis/analysis_ood.h"
+#include "common/vv_thread.h"
 #include "common/vv_error.h"
 
 #include <cblas.h>
@@ -513,26 +514,6 @@ normalised_rows(const float *x, int64_t n, int64_t d, const int32_t *perm, const
 /* Threads of the pruned and symmetric passes (at most). */
 #define OOD_MAX_THREADS 16
 
-/*
- * fn(args + i * size) for i < n, on n threads: the caller runs the first;
- * one that cannot be started runs in the caller afterwards.
- */
-static void
-run_threads(void *(*fn)(void *), void *args, size_t size, int n)
-{
-	pthread_t tid[OOD_MAX_THREADS];
-	int ok[OOD_MAX_THREADS] = { 0 }, i;
-
-	for (i = 1; i < n; i++)
-		ok[i] = !pthread_create(&tid[i], NULL, fn, (char *)args + i * size);
-	fn(args);
-	for (i = 1; i < n; i++)
-		if (ok[i])
-			pthread_join(tid[i], NULL);
-		else
-			fn((char *)args + i * size);
-}
-
 /* One thread of the symmetric pass. */
 typedef struct sym_worker {
 	knn_state *s;          /* heaps, updated under lock */
@@ -612,7 +593,7 @@ run_symmetric(knn_state *s, const float *xn, int64_t n, int64_t d, const uint8_t
 			goto out_free;
 		}
 	}
-	run_threads(sym_thread, w, sizeof(*w), (int)nw);
+	vv_run_parallel(sym_thread, w, sizeof(*w), (int)nw);
 	for (i = 0; i < nw; i++)
 		*work += w[i].work;
 out_free:
@@ -1227,7 +1208,7 @@ run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx 
 		w[i].end = np;
 	}
 	atomic_init(&next, 0);
-	run_threads(prune_thread, w, sizeof(*w), (int)(nw < np ? nw : np));
+	vv_run_parallel(prune_thread, w, sizeof(*w), (int)(nw < np ? nw : np));
 	for (m = 0; m < np; m++) {
 		for (i = p->blk[order[m]]; i < p->blk[order[m] + 1]; i++)
 			fin[i] = 1;
@@ -1247,7 +1228,7 @@ run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx 
 	for (i = 0; i < nw; i++)
 		w[i].end = nb;
 	atomic_init(&next, np);
-	run_threads(prune_thread, w, sizeof(*w), (int)nw);
+	vv_run_parallel(prune_thread, w, sizeof(*w), (int)nw);
 	for (i = 0; i < nw; i++)
 		*work += w[i].work;
 out_free:
@@ -1491,7 +1472,7 @@ cosine_avg(const float *x, int64_t n, int64_t d, int64_t k, double *avg)
 	for (i = 0; i < nth; i++)
 		job[i] = (struct finish_job){ .s = &s, .x = x, .d = d, .k = k, .inv = inv, .delta = delta,
 					      .avg = avg, .p0 = n * i / nth, .p1 = n * (i + 1) / nth };
-	run_threads(finish_thread, job, sizeof(*job), nth);
+	vv_run_parallel(finish_thread, job, sizeof(*job), nth);
 	for (i = 0; i < nth; i++)
 		if (job[i].redo < 0)
 			err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
