@@ -3,10 +3,10 @@
 #include "embed/embed_kernels.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
+#include "common/vv_thread.h"
 
 #include <cblas.h>
 #include <limits.h>
-#include <pthread.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,7 +16,7 @@
 /* Largest batch one forward call accepts. */
 #define VIT_MAX_BATCH 65536
 /* Most worker threads one forward call uses. */
-#define VIT_MAX_WORKERS 64
+#define VIT_MAX_WORKERS VV_MAX_THREADS
 
 /* One worker's scratch, for B images (B = embed_vit.ws_cap). */
 typedef struct vit_ws {
@@ -619,7 +619,7 @@ alloc_floats(size_t n)
 static int
 ensure_scratch(embed_vit *m, int nws, int per)
 {
-	size_t rows = (size_t)per * (size_t)m->ntok, d = (size_t)m->cfg.hidden;
+	size_t rows, d = (size_t)m->cfg.hidden;
 	int i;
 
 	if (per <= m->ws_cap && nws <= m->nws)
@@ -652,26 +652,12 @@ nomem:
 	return vv_error(VV_ENOMEM, "out of memory for %d x %d images", nws, per);
 }
 
-/* y = LayerNorm(x) row by row (embed_kernels.h). */
-static void
-layernorm(const float *x, size_t xstride, float *y, size_t ystride, size_t rows, int d,
-	  const float *g, const float *b, double eps)
-{
-	embed_kernels_layernorm(x, xstride, y, ystride, rows, d, g, b, eps);
-}
-
 /* out[rows, n] = in[rows, k] W^T (W [n, k]) + beta * out */
 static void
 linear(const float *in, size_t rows, int k, const float *w, int n, float beta, float *out)
 {
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, n, k, 1.0f, in, k,
 		    w, k, beta, out, n);
-}
-
-static void
-add_bias(float *y, size_t rows, int n, const float *b)
-{
-	embed_kernels_add_bias(y, rows, n, b);
 }
 
 /* Every one of `rows` rows of n = b (the bias, before a beta = 1 GEMM). */
@@ -701,13 +687,6 @@ bias_gelu(float *y, size_t rows, int n, const float *b, int act)
 
 			y[i] = 0.5f * v * (1.0f + tanhf(k * (v + 0.044715f * v * v * v)));
 		}
-}
-
-/* x += scale * (y + b), scale per column or NULL. */
-static void
-residual_add(float *x, const float *y, size_t rows, int d, const float *b, const float *scale)
-{
-	embed_kernels_residual(x, y, rows, d, b, scale);
 }
 
 /* Patch embedding, class/distillation tokens and position embeddings into ws->x. */
@@ -836,8 +815,8 @@ timm_head_features(const embed_vit *m, const float *y, int batch, float *feat, i
 		}
 	}
 	if (m->loaded[EMBED_W_FCNORM_W])
-		layernorm(feat, d, feat, d, (size_t)batch, d, m->w[EMBED_W_FCNORM_W],
-			  m->w[EMBED_W_FCNORM_B], m->cfg.ln_eps);
+		embed_kernels_layernorm(feat, d, feat, d, (size_t)batch, d, m->w[EMBED_W_FCNORM_W],
+					m->w[EMBED_W_FCNORM_B], m->cfg.ln_eps);
 }
 
 /* The end of the forward pass for timm models (see needs_timm_head()). */
@@ -850,8 +829,8 @@ timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float
 	int b;
 
 	if (m->loaded[EMBED_W_NORM_W])
-		layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B],
-			  m->cfg.ln_eps);
+		embed_kernels_layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W],
+					m->w[EMBED_W_NORM_B], m->cfg.ln_eps);
 	else
 		memcpy(ws->y, ws->x, rows * d * sizeof(float));
 	/* the embedding */
@@ -881,7 +860,7 @@ timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float
 	}
 	timm_head_features(m, ws->y, batch, feat, m->cfg.global_pool);
 	linear(feat, (size_t)batch, d, m->w[EMBED_W_HEAD_W], nl, 0.0f, logits);
-	add_bias(logits, (size_t)batch, nl, m->w[EMBED_W_HEAD_B]);
+	embed_kernels_add_bias(logits, (size_t)batch, nl, m->w[EMBED_W_HEAD_B]);
 	return 0;
 }
 
@@ -914,7 +893,7 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 		pend = NULL;
 		if (ls1) {
 			linear(ws->y, rows, d, LW(EMBED_W_PROJ_W), d, 0.0f, ws->qkv);
-			residual_add(ws->x, ws->qkv, rows, d, LW(EMBED_W_PROJ_B), ls1);
+			embed_kernels_residual(ws->x, ws->qkv, rows, d, LW(EMBED_W_PROJ_B), ls1);
 		} else {
 			linear(ws->y, rows, d, LW(EMBED_W_PROJ_W), d, 1.0f, ws->x);
 			pend = LW(EMBED_W_PROJ_B);
@@ -927,7 +906,7 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 		pend = NULL;
 		if (ls2) {
 			linear(ws->h, rows, mi, LW(EMBED_W_FC2_W), d, 0.0f, ws->qkv);
-			residual_add(ws->x, ws->qkv, rows, d, LW(EMBED_W_FC2_B), ls2);
+			embed_kernels_residual(ws->x, ws->qkv, rows, d, LW(EMBED_W_FC2_B), ls2);
 		} else {
 			linear(ws->h, rows, mi, LW(EMBED_W_FC2_W), d, 1.0f, ws->x);
 			pend = LW(EMBED_W_FC2_B);
@@ -935,15 +914,17 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 #undef LW
 	}
 	if (pend)
-		add_bias(ws->x, rows, d, pend);
+		embed_kernels_add_bias(ws->x, rows, d, pend);
 	if (needs_timm_head(m, pool))
 		return timm_head(m, ws, batch, pool, emb, logits);
 	/* final LayerNorm: CLS rows always (logits), every row for mean pooling */
 	if (pool == EMBED_POOL_MEAN)
-		layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B], eps);
+		embed_kernels_layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W],
+					m->w[EMBED_W_NORM_B], eps);
 	else
-		layernorm(ws->x, (size_t)m->ntok * d, ws->y, (size_t)m->ntok * d, (size_t)batch, d,
-			  m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B], eps);
+		embed_kernels_layernorm(ws->x, (size_t)m->ntok * d, ws->y, (size_t)m->ntok * d,
+					(size_t)batch, d, m->w[EMBED_W_NORM_W], m->w[EMBED_W_NORM_B],
+					eps);
 	for (b = 0; b < batch; b++) {
 		const float *yb = ws->y + (size_t)b * m->ntok * d;
 		float *e = emb + (size_t)b * d;
@@ -963,7 +944,7 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 		/* CLS rows of y are strided by T*D */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, m->num_labels, d, 1.0f,
 			    ws->y, m->ntok * d, m->w[EMBED_W_HEAD_W], d, 0.0f, logits, m->num_labels);
-		add_bias(logits, (size_t)batch, m->num_labels, m->w[EMBED_W_HEAD_B]);
+		embed_kernels_add_bias(logits, (size_t)batch, m->num_labels, m->w[EMBED_W_HEAD_B]);
 	}
 	return 0;
 }
@@ -1004,8 +985,6 @@ embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool, float 
 {
 	const size_t img = (size_t)m->cfg.channels * m->cfg.image_h * m->cfg.image_w;
 	vit_job jobs[VIT_MAX_WORKERS];
-	pthread_t tid[VIT_MAX_WORKERS];
-	int started[VIT_MAX_WORKERS] = { 0 };
 	int nt = openblas_get_num_threads(), nw, per, i, err, start;
 
 	if (batch <= 0 || batch > VIT_MAX_BATCH)
@@ -1038,18 +1017,9 @@ embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool, float 
 		};
 	}
 	openblas_set_num_threads(1);
-	for (i = 1; i < nw; i++)
-		started[i] = !pthread_create(&tid[i], NULL, run_job, &jobs[i]);
-	run_job(&jobs[0]);
-	err = jobs[0].err;
-	for (i = 1; i < nw; i++) {
-		if (started[i])
-			pthread_join(tid[i], NULL);
-		else
-			run_job(&jobs[i]); /* no thread: run it here */
-		if (!err)
-			err = jobs[i].err;
-	}
+	vv_run_parallel(run_job, jobs, sizeof(jobs[0]), nw);
 	openblas_set_num_threads(nt);
+	for (i = 0, err = 0; i < nw && !err; i++)
+		err = jobs[i].err;
 	return err;
 }
