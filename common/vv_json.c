@@ -25,15 +25,15 @@ token_at(const char *p, const char *end, const char *tok)
 cJSON *
 vv_json_parse(const char *name, const char *text, size_t len)
 {
-	const char *p = text, *end = text + len, *pend = NULL;
+	const char *p = text, *end = text + len, *pend = NULL, *nul;
 	char *buf, *o;
 	int in_str = 0;
 	cJSON *root;
 
 	/* cJSON would stop at a NUL and ignore what follows it */
-	if (memchr(text, '\0', len)) {
-		vv_error(VV_EFORMAT, "%s: invalid JSON: NUL byte at byte %ld", name,
-			 (long)((const char *)memchr(text, '\0', len) - text));
+	nul = memchr(text, '\0', len);
+	if (nul) {
+		vv_error(VV_EFORMAT, "%s: invalid JSON: NUL byte at byte %ld", name, (long)(nul - text));
 		return NULL;
 	}
 	/*
