@@ -1,9 +1,9 @@
 /* main.c - the vitviz command: global options and subcommand dispatch. */
 #include "cli/cli.h"
 #include "common/vv_error.h"
+#include "common/vv_log.h"
 #include "embed/embed_blas.h"
 #include "embed/embed_kernels.h"
-#include "common/vv_log.h"
 
 #include <signal.h>
 #include <stdio.h>
