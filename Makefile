@@ -18,7 +18,7 @@ VV_CFLAGS  = -std=gnu11 -g $(OPT) -Wall -Wextra -pthread -I. $(DEP_CFLAGS) $(SAN
 VV_LDFLAGS = -pthread $(SAN) $(LDFLAGS)
 VV_LDLIBS  = $(DEP_LIBS) -lm $(LDLIBS)
 
-LIB_SRCS  := $(sort $(wildcard common/*.c embed/*.c analysis/*.c render/*.c))
+LIB_SRCS  := $(sort $(wildcard common/*.c embed/*.c embed/*/*.c analysis/*.c render/*.c))
 CLI_SRCS  := $(sort $(wildcard cli/*.c))
 # tests/test_util.c holds helpers shared by the tests, not a test
 TEST_SRCS := $(filter-out tests/test_util.c,$(sort $(wildcard tests/test_*.c)))

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "embed/embed_blas.h"
+#include "embed/models/embed_blas.h"
 
 static double
 now(void)

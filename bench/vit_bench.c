@@ -1,5 +1,5 @@
 /*
- * vit_bench.c - vitviz's ViT forward pass (embed/embed_vit.h, the code path
+ * vit_bench.c - vitviz's ViT forward pass (embed/models/embed_vit.h, the code path
  * `vitviz embed` runs) on the model bench/vit_bench.py wrote.
  *
  *   build/bench/vit_bench DIR BATCH REPEATS [EMB_OUT]
@@ -19,11 +19,11 @@
 #include <time.h>
 
 #include "common/vv_error.h"
-#include "embed/embed_blas.h"
-#include "embed/embed_config.h"
-#include "embed/embed_safetensors.h"
-#include "embed/embed_tensors.h"
-#include "embed/embed_vit.h"
+#include "embed/models/embed_blas.h"
+#include "embed/models/embed_config.h"
+#include "embed/formats/embed_safetensors.h"
+#include "embed/formats/embed_tensors.h"
+#include "embed/models/embed_vit.h"
 
 static double
 now(void)

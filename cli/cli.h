@@ -25,6 +25,12 @@ cli_group cli_analyze_group(analysis_opts *o);
 cli_group cli_render_group(render_opts *o);
 
 /*
+ * render_opts_default() plus what only cli/ may wire in: thumbnails are
+ * loaded from the data set by embed/'s loader.
+ */
+void cli_render_opts_default(render_opts *o);
+
+/*
  * Print "vitviz: <message>" for a failed call and return the exit code
  * (VV_EXIT_*).  Returns 0 for err == 0.
  */

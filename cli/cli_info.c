@@ -1,8 +1,8 @@
 /* cli_info.c - `vitviz info RUN`: what vitviz finds in a run folder. */
 #include "cli/cli.h"
 #include "common/vv_error.h"
-#include "embed/embed_ckpt.h"
-#include "embed/embed_describe.h"
+#include "embed/formats/embed_ckpt.h"
+#include "embed/models/embed_describe.h"
 
 #include <stdio.h>
 #include <stdlib.h>

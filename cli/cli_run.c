@@ -66,7 +66,7 @@ cli_run(int argc, char **argv)
 
 	embed_stage_opts_default(&eo);
 	analysis_opts_default(&ao);
-	render_opts_default(&ro);
+	cli_render_opts_default(&ro);
 	g[0] = (cli_group){ "Output", run_table, run_apply, &r };
 	g[1] = cli_embed_group(&eo);
 	g[2] = cli_analyze_group(&ao);

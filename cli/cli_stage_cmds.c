@@ -122,7 +122,7 @@ render_cmd(int argc, char **argv, const cli_opt *out_opts, const char *usage, in
 	char **pos = calloc((size_t)argc + 1, sizeof(char *));
 	int rc;
 
-	render_opts_default(&o);
+	cli_render_opts_default(&o);
 	g[0] = (cli_group){ "Output", out_opts, cmd_apply, &c };
 	g[1] = cli_render_group(&o);
 	rc = parse(argc, argv, g, 2, usage, 1, "one WORK folder", &c, 1, pos);

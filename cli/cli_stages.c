@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
+#include "embed/images/embed_dataset.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -163,4 +164,12 @@ cli_group
 cli_render_group(render_opts *o)
 {
 	return (cli_group){ "Rendering options", render_opts_table, render_apply, o };
+}
+
+void
+cli_render_opts_default(render_opts *o)
+{
+	render_opts_default(o);
+	o->thumb_load = embed_dataset_load_path;
+	o->thumb_free = embed_image_free;
 }

@@ -2,8 +2,8 @@
 #include "cli/cli.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
-#include "embed/embed_blas.h"
-#include "embed/embed_kernels.h"
+#include "embed/models/embed_blas.h"
+#include "embed/models/embed_kernels.h"
 
 #include <signal.h>
 #include <stdio.h>

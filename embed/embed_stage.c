@@ -1,9 +1,9 @@
 /* embed_stage.c - the `embed` stage: checkpoints x images -> .npy files. */
 #include "embed/embed_stage.h"
-#include "embed/embed_ckpt.h"
-#include "embed/embed_dataset.h"
-#include "embed/embed_model.h"
-#include "embed/embed_vit.h"
+#include "embed/formats/embed_ckpt.h"
+#include "embed/images/embed_dataset.h"
+#include "embed/models/embed_model.h"
+#include "embed/models/embed_vit.h"
 #include "common/vv_csv.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"

@@ -24,7 +24,8 @@ typedef struct render_opts {
 	const char *frames_dir;        /* also write frame_000001.png ... here; NULL: no */
 	int top;                       /* outliers shown, 0..8 (8) */
 	int loss_log;                  /* 1: logarithmic loss axis (0) */
-	render_thumb_load_fn thumb_load; /* thumbnail decoder; NULL: embed_dataset_load_path */
+	render_thumb_load_fn thumb_load; /* thumbnail decoder (cli/ passes
+					  * embed_dataset_load_path); NULL: placeholders */
 	render_thumb_free_fn thumb_free; /* frees what thumb_load returned; NULL: embed_image_free */
 } render_opts;
 

@@ -3,7 +3,6 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
-#include "embed/embed_dataset.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,12 +25,6 @@ struct render_thumbs {
 	cairo_surface_t *placeholder; /* 32 x 32 grey */
 	int warned;                   /* failures already reported */
 };
-
-render_thumb_load_fn
-render_thumbs_default_loader(void)
-{
-	return embed_dataset_load_path;
-}
 
 int
 render_thumbs_alloc(render_thumbs **pt, const char *root, const vv_samples *s,
@@ -59,7 +52,7 @@ render_thumbs_alloc(render_thumbs **pt, const char *root, const vv_samples *s,
 		cairo_destroy(cr);
 	}
 	t->samples = s;
-	t->load = load ? load : render_thumbs_default_loader();
+	t->load = load;
 	t->free_fn = free_fn ? free_fn : embed_image_free;
 	*pt = t;
 	return 0;

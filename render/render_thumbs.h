@@ -2,10 +2,9 @@
  * render_thumbs.h - the dataset's pixels for the outlier thumbnails, loaded
  * once per sample and kept as cairo surfaces.
  *
- * The loader is a hook: by default embed_dataset_load_path() and
- * embed_image_free() from embed/ (weak references until those land: when
- * they are absent every thumbnail is a grey placeholder and one warning is
- * printed); tests inject synthetic pixels.
+ * The loader is a hook the caller supplies (cli/ passes embed/'s
+ * embed_dataset_load_path(); tests inject synthetic pixels), so render/
+ * never reads a data set itself.
  */
 #ifndef RENDER_THUMBS_H
 #define RENDER_THUMBS_H
@@ -15,7 +14,7 @@
 #include <stdint.h>
 
 #include "common/vv_work.h"
-#include "embed/embed_image.h"
+#include "embed/images/embed_image.h"
 
 /* Decode sample `relpath` (as in samples.csv) under the data root `root`. */
 typedef int (*render_thumb_load_fn)(const char *root, const char *relpath, embed_image **out);
@@ -25,8 +24,10 @@ typedef void (*render_thumb_free_fn)(embed_image **img);
 typedef struct render_thumbs render_thumbs;
 
 /*
- * A thumbnail cache for the samples of `s` under data root `root`.  NULL
- * hooks mean the defaults above.  `placeholder` is the grey of failed loads.
+ * A thumbnail cache for the samples of `s` under data root `root`.  The
+ * caller supplies the loader (render/ never reads data sets itself; cli/
+ * passes embed_dataset_load_path); without one every thumbnail is the
+ * placeholder.  A NULL free_fn means embed_image_free.  `placeholder` is the grey of failed loads.
  */
 int render_thumbs_alloc(render_thumbs **pt, const char *root, const vv_samples *s,
 			render_thumb_load_fn load, render_thumb_free_fn free_fn, uint32_t placeholder);
@@ -41,8 +42,5 @@ void render_thumbs_free(render_thumbs **pt);
  * Owned by the cache; NULL only for an index out of range.
  */
 cairo_surface_t *render_thumbs_get(render_thumbs *t, int64_t index);
-
-/* The default loader, or NULL when embed_dataset_load_path() is not linked in. */
-render_thumb_load_fn render_thumbs_default_loader(void);
 
 #endif

@@ -20,7 +20,7 @@
 #include "common/vv_fs.h"
 #include "common/vv_json.h"
 #include "common/vv_npy.h"
-#include "embed/embed_image.h"
+#include "embed/images/embed_image.h"
 
 typedef struct test_work {
 	int n;                 /* samples */

@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "common/vv_error.h"
+#include "embed/images/embed_decode.h"
 #include "common/vv_fs.h"
-#include "embed/embed_dataset.h"
+#include "embed/images/embed_dataset.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/image/"

@@ -18,11 +18,13 @@
 #include <string.h>
 
 #include "common/vv_error.h"
+#include "embed/images/embed_resize.h"
+#include "embed/images/embed_decode.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
-#include "embed/embed_image.h"
-#include "embed/embed_preproc.h"
+#include "embed/images/embed_image.h"
+#include "embed/images/embed_preproc.h"
 
 #define FIX "tests/fixtures/image/"
 

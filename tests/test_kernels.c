@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "common/vv_error.h"
-#include "embed/embed_kernels.h"
+#include "embed/models/embed_kernels.h"
 
 #define CANARY 12345.0f
 

@@ -16,9 +16,9 @@
 
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
-#include "embed/embed_pickle.h"
-#include "embed/embed_pt.h"
-#include "embed/embed_zip.h"
+#include "embed/formats/embed_pickle.h"
+#include "embed/formats/embed_pt.h"
+#include "embed/formats/embed_zip.h"
 #include "tests/test_util.h"
 
 #include <zip.h>

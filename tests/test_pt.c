@@ -20,7 +20,7 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_json.h"
-#include "embed/embed_pt.h"
+#include "embed/formats/embed_pt.h"
 
 #define FIX "tests/fixtures/pt/"
 #define TOL 1e-5

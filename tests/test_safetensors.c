@@ -19,8 +19,8 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
-#include "embed/embed_safetensors.h"
-#include "embed/embed_tensors.h"
+#include "embed/formats/embed_safetensors.h"
+#include "embed/formats/embed_tensors.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/vit/"

@@ -22,17 +22,18 @@
 #include <unistd.h>
 
 #include "common/vv_error.h"
+#include "embed/images/embed_decode.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
-#include "embed/embed_ckpt.h"
-#include "embed/embed_describe.h"
-#include "embed/embed_image.h"
-#include "embed/embed_model.h"
-#include "embed/embed_registry.h"
-#include "embed/embed_safetensors.h"
-#include "embed/embed_timm_args.h"
-#include "embed/embed_vit.h"
+#include "embed/formats/embed_ckpt.h"
+#include "embed/models/embed_describe.h"
+#include "embed/images/embed_image.h"
+#include "embed/models/embed_model.h"
+#include "embed/models/embed_registry.h"
+#include "embed/formats/embed_safetensors.h"
+#include "embed/formats/embed_timm_args.h"
+#include "embed/models/embed_vit.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/timm/"
@@ -314,7 +315,7 @@ test_registry(void **state)
 	assert_non_null(strstr(vv_errmsg(), "x.pth.tar"));
 	assert_non_null(strstr(vv_errmsg(), "unknown architecture \"resnet50.a1_in1k\""));
 	assert_non_null(strstr(vv_errmsg(), "vit_tiny_patch16_224"));
-	assert_non_null(strstr(vv_errmsg(), "embed/embed_registry.c"));
+	assert_non_null(strstr(vv_errmsg(), "embed/models/embed_registry.c"));
 
 	/* adding: a duplicate and a bad shape are refused */
 	assert_int_equal(embed_registry_add(&test_archs[0]), VV_EINVAL);

@@ -25,10 +25,10 @@
 #include "common/vv_error.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
-#include "embed/embed_ckpt.h"
-#include "embed/embed_kernels.h"
-#include "embed/embed_model.h"
-#include "embed/embed_vit.h"
+#include "embed/formats/embed_ckpt.h"
+#include "embed/models/embed_kernels.h"
+#include "embed/models/embed_model.h"
+#include "embed/models/embed_vit.h"
 
 #define FIX "tests/fixtures/vit/"
 /* PyTorch float32 against this float32 implementation. */

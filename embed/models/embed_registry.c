@@ -1,0 +1,256 @@
+/* embed_registry.c - timm ViT architectures by name. */
+#include "embed/models/embed_registry.h"
+#include "embed/images/embed_preproc.h"
+#include "common/vv_error.h"
+#include "common/vv_fs.h"
+#include "embed/models/embed_vit.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* timm.data constants */
+#define INCEPTION_MEAN { 0.5f, 0.5f, 0.5f }
+#define INCEPTION_STD { 0.5f, 0.5f, 0.5f }
+#define IMAGENET_MEAN { 0.485f, 0.456f, 0.406f }
+#define IMAGENET_STD { 0.229f, 0.224f, 0.225f }
+
+#define BICUBIC EMBED_RESAMPLE_BICUBIC
+#define TOKEN EMBED_POOL_CLS
+
+/*
+ * One line per architecture.  Shapes from the @register_model functions of
+ * timm/models/vision_transformer.py and deit.py (mlp_ratio 4, qkv_bias,
+ * LayerNorm eps 1e-6 throughout); preprocessing from the default_cfgs entry
+ * of the default (first listed) tag: vision_transformer.py's _cfg() is
+ * bicubic, crop_pct 0.9, IMAGENET_INCEPTION mean/std (0.5), the 384 tags
+ * set crop_pct 1.0; deit.py's _cfg() is bicubic, crop_pct 0.9, IMAGENET
+ * mean/std, its 384 tags crop_pct 1.0.
+ */
+static const embed_registry_entry builtin[] = {
+	/* name                        depth width heads mlp patch img pre pool  tag                     interp  crop */
+	{ "vit_tiny_patch16_224",      12, 192,  3, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_tiny_patch16_384",      12, 192,  3, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_small_patch16_224",     12, 384,  6, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_small_patch16_384",     12, 384,  6, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_small_patch32_224",     12, 384,  6, 4.0, 32, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_small_patch32_384",     12, 384,  6, 4.0, 32, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_base_patch16_224",      12, 768, 12, 4.0, 16, 224, 1, TOKEN, "augreg2_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_base_patch16_384",      12, 768, 12, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_base_patch8_224",       12, 768, 12, 4.0,  8, 224, 1, TOKEN, "augreg2_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_base_patch32_224",      12, 768, 12, 4.0, 32, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_base_patch32_384",      12, 768, 12, 4.0, 32, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_large_patch16_224",     24, 1024, 16, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_large_patch16_384",     24, 1024, 16, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k", BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "vit_large_patch32_384",     24, 1024, 16, 4.0, 32, 384, 1, TOKEN, "orig_in21k_ft_in1k",   BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
+	{ "deit_tiny_patch16_224",     12, 192,  3, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_small_patch16_224",    12, 384,  6, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_base_patch16_224",     12, 768, 12, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_base_patch16_384",     12, 768, 12, 4.0, 16, 384, 1, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_tiny_distilled_patch16_224",  12, 192,  3, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_small_distilled_patch16_224", 12, 384,  6, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_base_distilled_patch16_224",  12, 768, 12, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
+	{ "deit_base_distilled_patch16_384",  12, 768, 12, 4.0, 16, 384, 2, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD },
+};
+
+#define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
+#define MAX_ADDED 64
+
+/* Entries added at run time; their strings are owned here. */
+static embed_registry_entry added[MAX_ADDED];
+static size_t nadded;
+
+size_t
+embed_registry_count(void)
+{
+	return NBUILTIN + nadded;
+}
+
+const embed_registry_entry *
+embed_registry_at(size_t i)
+{
+	if (i < NBUILTIN)
+		return &builtin[i];
+	i -= NBUILTIN;
+	return i < nadded ? &added[i] : NULL;
+}
+
+/* The entry called exactly `name` (n bytes), or NULL. */
+static const embed_registry_entry *
+find_exact(const char *name, size_t n)
+{
+	size_t i, k = embed_registry_count();
+
+	for (i = 0; i < k; i++) {
+		const embed_registry_entry *e = embed_registry_at(i);
+
+		if (strlen(e->name) == n && !strncmp(e->name, name, n))
+			return e;
+	}
+	return NULL;
+}
+
+const embed_registry_entry *
+embed_registry_find(const char *name, const char *source)
+{
+	const embed_registry_entry *e;
+	const char *base = name, *dot;
+	char known[640];
+	size_t i, o = 0, k;
+
+	if (!strncmp(base, "hf-hub:", 7))
+		base += 7;
+	if (!strncmp(base, "timm/", 5))
+		base += 5;
+	dot = strchr(base, '.');
+	e = find_exact(base, dot ? (size_t)(dot - base) : strlen(base));
+	if (e)
+		return e;
+	k = embed_registry_count();
+	known[0] = '\0';
+	for (i = 0; i < k && o < sizeof(known) - 8; i++) {
+		int r = snprintf(known + o, sizeof(known) - o, "%s%s", i ? ", " : "",
+				 embed_registry_at(i)->name);
+
+		if (r < 0 || (size_t)r >= sizeof(known) - o) {
+			snprintf(known + o, sizeof(known) - o, ", ...");
+			break;
+		}
+		o += (size_t)r;
+	}
+	vv_error(VV_ENOTFOUND, "%s%sunknown architecture \"%.*s\" (known: %s); to add one, give "
+		 "--arch with a known name of the same shape, or add a line to the table in "
+		 "embed/models/embed_registry.c", source ? source : "", source ? ": " : "",
+		 EMBED_REGISTRY_NAME_MAX, name, known);
+	return NULL;
+}
+
+/* The shape of `e` as a config, validated (VV_EINVAL naming `e`). */
+static int
+fill_config(const embed_registry_entry *e, embed_vit_config *c)
+{
+	char what[EMBED_REGISTRY_NAME_MAX + 32];
+	double m;
+
+	snprintf(what, sizeof(what), "architecture %s", e->name ? e->name : "(no name)");
+	embed_vit_config_defaults(c);
+	if (!e->name || !*e->name || strlen(e->name) > EMBED_REGISTRY_NAME_MAX ||
+	    strchr(e->name, '.'))
+		return vv_error(VV_EINVAL, "%s: a name of 1..%d characters without '.' is needed",
+				what, EMBED_REGISTRY_NAME_MAX);
+	m = (double)e->width * e->mlp_ratio;
+	if (!(m >= 1 && m <= EMBED_MAX_INTERMEDIATE))
+		return vv_error(VV_EINVAL, "%s: MLP ratio %g gives a hidden size out of range",
+				what, e->mlp_ratio);
+	if (e->prefix_tokens != 1 && e->prefix_tokens != 2)
+		return vv_error(VV_EINVAL, "%s: %d prefix tokens (1, or 2 with a distillation "
+				"token)", what, e->prefix_tokens);
+	if (e->global_pool != EMBED_POOL_CLS && e->global_pool != EMBED_POOL_MEAN)
+		return vv_error(VV_EINVAL, "%s: global pool must be token or avg", what);
+	if (e->prefix_tokens == 2 && e->global_pool != EMBED_POOL_CLS)
+		return vv_error(VV_EINVAL, "%s: distilled models pool the tokens", what);
+	if (!(e->crop_pct > 0 && e->crop_pct <= 1))
+		return vv_error(VV_EINVAL, "%s: crop_pct %g out of range (0, 1]", what, e->crop_pct);
+	if (e->interpolation < EMBED_RESAMPLE_NEAREST || e->interpolation > EMBED_RESAMPLE_HAMMING)
+		return vv_error(VV_EINVAL, "%s: unknown interpolation %d", what, e->interpolation);
+	for (int i = 0; i < 3; i++)
+		if (!(e->std[i] > 0) || !isfinite(e->mean[i]))
+			return vv_error(VV_EINVAL, "%s: bad mean/std", what);
+	c->hidden = e->width;
+	c->layers = e->depth;
+	c->heads = e->heads;
+	c->intermediate = (int)m; /* int(dim * mlp_ratio), as timm's Block */
+	c->image_w = c->image_h = e->img_size;
+	c->patch = e->patch;
+	c->channels = 3;
+	c->ln_eps = 1e-6;
+	c->act = EMBED_ACT_GELU;
+	c->qkv_bias = 1;
+	c->prefix_tokens = e->prefix_tokens;
+	c->global_pool = e->global_pool;
+	return embed_vit_config_validate(c, what);
+}
+
+int
+embed_registry_add(const embed_registry_entry *e)
+{
+	embed_vit_config c;
+	embed_registry_entry *n;
+	int err;
+
+	err = fill_config(e, &c);
+	if (err)
+		return err;
+	if (find_exact(e->name, strlen(e->name)))
+		return vv_error(VV_EINVAL, "architecture %s is already registered", e->name);
+	if (nadded == MAX_ADDED)
+		return vv_error(VV_ENOMEM, "architecture %s: more than %d added architectures",
+				e->name, MAX_ADDED);
+	n = &added[nadded];
+	*n = *e;
+	n->name = vv_strdup(e->name);
+	n->default_tag = vv_strdup(e->default_tag ? e->default_tag : "");
+	if (!n->name || !n->default_tag) {
+		free((char *)n->name);
+		free((char *)n->default_tag);
+		memset(n, 0, sizeof(*n));
+		return VV_ENOMEM;
+	}
+	nadded++;
+	return 0;
+}
+
+int
+embed_registry_config(const embed_registry_entry *e, embed_vit_config **pc)
+{
+	embed_vit_config *c;
+	int err;
+
+	*pc = NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return vv_error(VV_ENOMEM, "out of memory");
+	err = fill_config(e, c);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->architectures = calloc(1, sizeof(char *));
+	if (!c->architectures || !(c->architectures[0] = vv_strdup(e->name))) {
+		embed_vit_config_free(&c);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
+	c->n_arch = 1;
+	*pc = c;
+	return 0;
+}
+
+void
+embed_timm_preproc(embed_preproc *pp, int img_size, double crop_pct, int resample,
+		   const float mean[3], const float std[3])
+{
+	int i;
+
+	memset(pp, 0, sizeof(*pp));
+	pp->do_resize = 1;
+	pp->resize_shortest = 1;
+	pp->shortest = (int)floor((double)img_size / crop_pct);
+	pp->size_w = pp->size_h = pp->shortest;
+	pp->resample = resample;
+	pp->do_crop = 1;
+	pp->crop_w = pp->crop_h = img_size;
+	pp->do_rescale = 1;
+	pp->rescale = 1.0 / 255.0;
+	pp->do_normalize = 1;
+	for (i = 0; i < 3; i++) {
+		pp->mean[i] = mean[i];
+		pp->std[i] = std[i];
+	}
+}
+
+void
+embed_registry_preproc(const embed_registry_entry *e, embed_preproc *pp)
+{
+	embed_timm_preproc(pp, e->img_size, e->crop_pct, e->interpolation, e->mean, e->std);
+}
