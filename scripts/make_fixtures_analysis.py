@@ -198,9 +198,15 @@ def main():
         save(name + "_avg", avg)
         save(name + "_med", med)
         save(name + "_none", none)
-    # explicit k and metric on the 200 x 64 case
+    # explicit k and metric on the 200 x 64 case, explicit k (cosine) on 50 x 16
     avg, med, none = ood_ref(ood_cases["ood_200x64"], k=5, metric="euclidean")
+    save("ood_200x64_k5e_avg", avg)
     save("ood_200x64_k5e_med", med)
+    save("ood_200x64_k5e_none", none)
+    avg, med, none = ood_ref(ood_cases["ood_50x16"], k=3, metric="cosine")
+    save("ood_50x16_k3c_avg", avg)
+    save("ood_50x16_k3c_med", med)
+    save("ood_50x16_k3c_none", none)
 
     # --- loss logs ---
     state = {

@@ -48,13 +48,7 @@ enum {
 static vv_array *
 load(const char *name)
 {
-	char path[256];
-	vv_array *a = NULL;
-
-	snprintf(path, sizeof(path), FIX "%s.npy", name);
-	if (vv_npy_read(path, &a))
-		fail_msg("%s: %s", path, vv_errmsg());
-	return a;
+	return tu_load_npy(FIX "%s.npy", name);
 }
 
 static char *
@@ -244,14 +238,11 @@ test_run_outputs(void **state)
 	assert_true(coords->ndim == 3 && coords->shape[0] == T && coords->shape[1] == N && coords->shape[2] == 2);
 	assert_true(scores->ndim == 2 && scores->shape[0] == T && scores->shape[1] == N);
 	/* chain alignment (scipy) times one display factor: max |coordinate| = 5 */
-	for (i = 0; i < T * N * 2; i++) {
-		mx = fmax(mx, fabs(((float *)coords->data)[i]));
-		emx = fmax(emx, fabs(((float *)chain->data)[i]));
-	}
+	mx = tu_max_abs_f32(coords->data, T * N * 2);
+	emx = tu_max_abs_f32(chain->data, T * N * 2);
 	for (i = 0; i < T * N * 2; i++)
-		cerr = fmax(cerr, fabs(((float *)coords->data)[i] - ((float *)chain->data)[i] * 5.0 / emx));
-	for (i = 0; i < T * N; i++)
-		serr = fmax(serr, fabs(((float *)scores->data)[i] - ((float *)escores->data)[i]));
+		cerr = tu_fmax(cerr, fabs(((float *)coords->data)[i] - ((float *)chain->data)[i] * 5.0 / emx));
+	serr = tu_max_diff_array(scores, escores, "scores.npy vs cleanlab formula");
 	print_message("analyze: max |coords| %.7f, coords vs scipy chain %.2e, scores vs cleanlab formula %.2e\n", mx,
 		      cerr, serr);
 	assert_true(fabs(mx - 5.0) < 1e-6 && cerr <= COORD_TOL && serr <= SCORE_TOL);

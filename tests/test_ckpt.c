@@ -242,8 +242,7 @@ static void
 test_pytorch_model_bin(void **state)
 {
 	float e1[4 * 16], l1[4 * 4], e2[4 * 16], l2[4 * 4];
-	double d = 0;
-	int i;
+	double d;
 
 	(void)state;
 	/* the same weights as pytorch_model.bin and as model.safetensors */
@@ -255,10 +254,7 @@ test_pytorch_model_bin(void **state)
 	copy_file("tests/fixtures/pt/weights.safetensors", "hfst/model.safetensors");
 	embed_folder("hfbin", EMBED_CKPT_PYTORCH, e1, l1);
 	embed_folder("hfst", EMBED_CKPT_SAFETENSORS, e2, l2);
-	for (i = 0; i < 4 * 16; i++)
-		d = fmax(d, fabs(e1[i] - e2[i]));
-	for (i = 0; i < 4 * 4; i++)
-		d = fmax(d, fabs(l1[i] - l2[i]));
+	d = tu_fmax(tu_max_diff_f32(e1, e2, 4 * 16), tu_max_diff_f32(l1, l2, 4 * 4));
 	printf("  pytorch_model.bin vs model.safetensors: max abs diff %.2e\n", d);
 	assert_true(d <= 1e-5);
 	/* the weights file given directly stands for its folder */

@@ -25,6 +25,7 @@
 #include "common/vv_npy.h"
 #include "embed/images/embed_image.h"
 #include "embed/images/embed_preproc.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/image/"
 
@@ -186,8 +187,7 @@ check_tensor(const char *npy, const float *got, int w, int h)
 {
 	vv_array *a = NULL;
 	const float *want;
-	double m = 0;
-	int i;
+	double m;
 
 	assert_int_equal(vv_npy_read(fix(npy), &a), 0);
 	assert_int_equal(a->ndim, 3);
@@ -195,8 +195,7 @@ check_tensor(const char *npy, const float *got, int w, int h)
 	assert_int_equal(a->shape[1], h);
 	assert_int_equal(a->shape[2], w);
 	want = a->data;
-	for (i = 0; i < 3 * w * h; i++)
-		m = fmax(m, fabs((double)got[i] - want[i]));
+	m = tu_max_diff_f32(got, want, 3 * w * h);
 	print_message("preprocess %-34s max |diff| %.3g\n", npy, m);
 	assert_true(m <= TENSOR_TOL);
 	vv_array_free(&a);

@@ -14,6 +14,7 @@
 #include "analysis/analysis_ood.h"
 #include "common/vv_error.h"
 #include "common/vv_npy.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/analysis/"
 
@@ -24,24 +25,7 @@
 static vv_array *
 load(const char *name, const char *suffix)
 {
-	char path[256];
-	vv_array *a = NULL;
-
-	snprintf(path, sizeof(path), FIX "%s%s.npy", name, suffix);
-	if (vv_npy_read(path, &a))
-		fail_msg("%s: %s", path, vv_errmsg());
-	return a;
-}
-
-static double
-max_diff(const double *a, const float *b, int64_t n)
-{
-	double m = 0;
-	int64_t i;
-
-	for (i = 0; i < n; i++)
-		m = fmax(m, fabs(a[i] - b[i]));
-	return m;
+	return tu_load_npy(FIX "%s%s.npy", name, suffix);
 }
 
 /* The first TOP ranks of our scores and of the reference agree. */
@@ -63,22 +47,35 @@ check_top(const double *got, const float *exp, int64_t n)
 	free(g);
 }
 
+/*
+ * Compare mean distances and both score kinds of `name` with the reference
+ * files <name><tag>_avg/_med/_none.npy (tag "" for the defaults, e.g.
+ * "_k5e" for an explicit k and metric).
+ */
 static void
-check_case(const char *name, int k, int metric, const char *med_name)
+check_case(const char *name, int k, int metric, const char *tag)
 {
-	vv_array *x = load(name, "_x"), *avg = load(name, "_avg"), *med = load(name, med_name), *none = load(name, "_none");
+	char suf[32];
+	vv_array *x = load(name, "_x"), *avg, *med, *none;
 	int64_t n = x->shape[0], d = x->shape[1];
 	double *sc = malloc((size_t)n * sizeof(*sc)), *ad = malloc((size_t)n * sizeof(*ad));
 	double e_avg, e_med, e_none;
 
+	snprintf(suf, sizeof(suf), "%s_avg", tag);
+	avg = load(name, suf);
+	snprintf(suf, sizeof(suf), "%s_med", tag);
+	med = load(name, suf);
+	snprintf(suf, sizeof(suf), "%s_none", tag);
+	none = load(name, suf);
+	assert_true(vv_array_numel(avg) == n && vv_array_numel(med) == n && vv_array_numel(none) == n);
 	assert_int_equal(analysis_ood_scores(x->data, n, d, k, metric, ANALYSIS_OOD_MEDIAN, sc, ad), 0);
-	e_med = max_diff(sc, med->data, n);
+	e_med = tu_max_diff_f64_f32(sc, med->data, n);
 	check_top(sc, med->data, n);
-	e_avg = k ? 0 : max_diff(ad, avg->data, n);
+	e_avg = tu_max_diff_f64_f32(ad, avg->data, n);
 	assert_int_equal(analysis_ood_scores(x->data, n, d, k, metric, ANALYSIS_OOD_NONE, sc, NULL), 0);
-	e_none = k ? 0 : max_diff(sc, none->data, n);
-	print_message("%s (%s, k=%lld): max error mean distance %.2e, score(median) %.2e, score(none) %.2e\n", name,
-		      analysis_metric_name(analysis_ood_metric(metric, d)), (long long)analysis_ood_k(n, k), e_avg,
+	e_none = tu_max_diff_f64_f32(sc, none->data, n);
+	print_message("%s%s (%s, k=%lld): max error mean distance %.2e, score(median) %.2e, score(none) %.2e\n", name,
+		      tag, analysis_metric_name(analysis_ood_metric(metric, d)), (long long)analysis_ood_k(n, k), e_avg,
 		      e_med, e_none);
 	assert_true(e_avg <= OOD_TOL && e_med <= OOD_TOL && e_none <= OOD_TOL);
 	free(ad);
@@ -93,22 +90,22 @@ static void
 test_cosine_50x16(void **state)
 {
 	(void)state;
-	check_case("ood_50x16", 0, ANALYSIS_METRIC_AUTO, "_med");
+	check_case("ood_50x16", 0, ANALYSIS_METRIC_AUTO, "");
 }
 
 static void
 test_cosine_200x64(void **state)
 {
 	(void)state;
-	check_case("ood_200x64", 0, ANALYSIS_METRIC_AUTO, "_med");
+	check_case("ood_200x64", 0, ANALYSIS_METRIC_AUTO, "");
 }
 
 static void
 test_small_n(void **state)
 {
 	(void)state;
-	check_case("ood_11x16", 0, ANALYSIS_METRIC_AUTO, "_med");
-	check_case("ood_6x8", 0, ANALYSIS_METRIC_AUTO, "_med");
+	check_case("ood_11x16", 0, ANALYSIS_METRIC_AUTO, "");
+	check_case("ood_6x8", 0, ANALYSIS_METRIC_AUTO, "");
 }
 
 static void
@@ -119,7 +116,7 @@ test_duplicates(void **state)
 	int i;
 
 	(void)state;
-	check_case("ood_dup", 0, ANALYSIS_METRIC_AUTO, "_med");
+	check_case("ood_dup", 0, ANALYSIS_METRIC_AUTO, "");
 	/* 13 equal rows, more than k = 10: mean distance exactly 0, score 1 */
 	assert_int_equal(analysis_ood_scores(x->data, 60, 16, 0, ANALYSIS_METRIC_COSINE, ANALYSIS_OOD_MEDIAN, sc, ad), 0);
 	assert_true(ad[3] == 0 && sc[3] == 1.0);
@@ -134,16 +131,20 @@ static void
 test_euclidean_low_dim(void **state)
 {
 	(void)state;
-	check_case("ood_150x3", 0, ANALYSIS_METRIC_AUTO, "_med");
-	check_case("ood_40x2", 0, ANALYSIS_METRIC_AUTO, "_med");
+	check_case("ood_150x3", 0, ANALYSIS_METRIC_AUTO, "");
+	check_case("ood_40x2", 0, ANALYSIS_METRIC_AUTO, "");
 }
 
-/* k and metric given: euclidean through the GEMM expansion (D = 64). */
+/*
+ * k and metric given: euclidean through the GEMM expansion (D = 64), and
+ * cosine with k = 3 instead of the default 10.
+ */
 static void
 test_explicit_k_metric(void **state)
 {
 	(void)state;
-	check_case("ood_200x64", 5, ANALYSIS_METRIC_EUCLIDEAN, "_k5e_med");
+	check_case("ood_200x64", 5, ANALYSIS_METRIC_EUCLIDEAN, "_k5e");
+	check_case("ood_50x16", 3, ANALYSIS_METRIC_COSINE, "_k3c");
 }
 
 static void
@@ -286,7 +287,7 @@ check_pruning(const float *x, int64_t n, int64_t d, int metric, int64_t step)
 		assert_true(fabs(s1[i] - s0[i]) <= 1e-12);
 	}
 	for (i = 0; step > 0 && i < n; i += step)
-		e = fmax(e, fabs(a1[i] - brute_avg(x, n, d, i, k, cosine)));
+		e = tu_fmax(e, fabs(a1[i] - brute_avg(x, n, d, i, k, cosine)));
 	print_message("n=%lld d=%lld: pruned share %.3f, max |mean distance - brute force| %.2e\n", (long long)n,
 		      (long long)d, frac, e);
 	assert_true(e <= 1e-12);

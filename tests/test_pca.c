@@ -13,6 +13,7 @@
 #include "analysis/analysis_pca.h"
 #include "common/vv_error.h"
 #include "common/vv_npy.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/analysis/"
 
@@ -22,13 +23,7 @@
 static vv_array *
 load(const char *name)
 {
-	char path[256];
-	vv_array *a = NULL;
-
-	snprintf(path, sizeof(path), FIX "%s.npy", name);
-	if (vv_npy_read(path, &a))
-		fail_msg("%s: %s", path, vv_errmsg());
-	return a;
+	return tu_load_npy(FIX "%s.npy", name);
 }
 
 static void
@@ -50,12 +45,11 @@ check_case(const char *name)
 	got = malloc((size_t)n * 2 * sizeof(*got));
 	axes = malloc((size_t)d * 2 * sizeof(*axes));
 	assert_int_equal(analysis_pca2(x->data, n, d, got, axes, var), 0);
-	for (i = 0; i < n * 2; i++)
-		mx = fmax(mx, fabs(((float *)y->data)[i]));
+	mx = tu_max_abs_f32(y->data, n * 2);
 	for (i = 0; i < n * 2; i++) {
 		double e = fabs(got[i] - ((float *)y->data)[i]) / mx;
 
-		worst = fmax(worst, e);
+		worst = tu_fmax(worst, e);
 		/* same sign wherever the value is not near zero */
 		if (fabs(((float *)y->data)[i]) > 1e-3 * mx)
 			assert_true((got[i] > 0) == (((float *)y->data)[i] > 0));

@@ -13,6 +13,7 @@
 #include "analysis/analysis_procrustes.h"
 #include "common/vv_error.h"
 #include "common/vv_npy.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/analysis/"
 
@@ -23,32 +24,9 @@ static double *
 load_d(const char *name, int64_t *count)
 {
 	char path[256];
-	vv_array *a = NULL;
-	double *d;
-	int64_t i, n;
 
 	snprintf(path, sizeof(path), FIX "%s.npy", name);
-	if (vv_npy_read(path, &a))
-		fail_msg("%s: %s", path, vv_errmsg());
-	n = vv_array_numel(a);
-	d = malloc((size_t)n * sizeof(*d));
-	for (i = 0; i < n; i++)
-		d[i] = ((float *)a->data)[i];
-	if (count)
-		*count = n;
-	vv_array_free(&a);
-	return d;
-}
-
-static double
-max_diff(const double *a, const double *b, int64_t n)
-{
-	double m = 0;
-	int64_t i;
-
-	for (i = 0; i < n; i++)
-		m = fmax(m, fabs(a[i] - b[i]));
-	return m;
+	return tu_load_npy_f64(path, count);
 }
 
 static void
@@ -72,9 +50,9 @@ check_pair(const char *name)
 	o2 = malloc((size_t)cnt * sizeof(*o2));
 	assert_int_equal(analysis_procrustes(a, b, cnt / 2, 2, o1, o2, &got), 0);
 	print_message("%s: |A - scipy| %.2e, |B' - scipy| %.2e, disparity %.9f vs %.9f\n", name,
-		      max_diff(o1, m1, cnt), max_diff(o2, m2, cnt), got, dis[0]);
-	assert_true(max_diff(o1, m1, cnt) <= PROC_TOL);
-	assert_true(max_diff(o2, m2, cnt) <= PROC_TOL);
+		      tu_max_diff_f64(o1, m1, cnt), tu_max_diff_f64(o2, m2, cnt), got, dis[0]);
+	assert_true(tu_max_diff_f64(o1, m1, cnt) <= PROC_TOL);
+	assert_true(tu_max_diff_f64(o2, m2, cnt) <= PROC_TOL);
 	assert_true(fabs(got - dis[0]) <= PROC_TOL);
 	free(o2);
 	free(o1);
@@ -108,9 +86,9 @@ check_sequence(int mode, const char *exp_name, const char *disp_name)
 	int t;
 
 	assert_int_equal(analysis_align(pca, 3, cnt / 6, mode, out, dis), 0);
-	print_message("%s: max |frame - scipy| %.2e; disparities %.6f %.6f %.6f\n", exp_name, max_diff(out, exp, cnt),
+	print_message("%s: max |frame - scipy| %.2e; disparities %.6f %.6f %.6f\n", exp_name, tu_max_diff_f64(out, exp, cnt),
 		      dis[0], dis[1], dis[2]);
-	assert_true(max_diff(out, exp, cnt) <= PROC_TOL);
+	assert_true(tu_max_diff_f64(out, exp, cnt) <= PROC_TOL);
 	for (t = 0; t < 3; t++)
 		assert_true(fabs(dis[t] - edis[t]) <= PROC_TOL);
 	free(out);
@@ -197,8 +175,8 @@ test_gpa(void **state)
 	transform(p2 + n * 2, n, -2.0, 0.1, 1, 0, 1);
 	assert_int_equal(analysis_align(p2, 3, n, ANALYSIS_ALIGN_GPA, b, dis2), 0);
 	print_message("gpa: disparities %.6f %.6f %.6f, change under input transforms %.2e\n", dis[0], dis[1], dis[2],
-		      max_diff(a, b, cnt));
-	assert_true(max_diff(a, b, cnt) < 1e-8);
+		      tu_max_diff_f64(a, b, cnt));
+	assert_true(tu_max_diff_f64(a, b, cnt) < 1e-8);
 	for (t = 0; t < 3; t++)
 		assert_true(fabs(dis[t] - dis2[t]) < 1e-10);
 	free(b);

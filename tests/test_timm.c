@@ -111,31 +111,6 @@ copy_file(const char *src, const char *rel)
 	free(p);
 }
 
-static vv_array *
-load_npy(const char *path)
-{
-	vv_array *a = NULL;
-
-	if (vv_npy_read(path, &a))
-		fail_msg("%s", vv_errmsg());
-	return a;
-}
-
-static double
-max_abs_diff(const float *a, const float *b, size_t n)
-{
-	double m = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - (double)b[i]);
-
-		if (!(d <= m))
-			m = isnan(d) ? INFINITY : d;
-	}
-	return m;
-}
-
 /* Discover `path` with options and expect `n` checkpoints. */
 static embed_ckpt_list *
 discover(const char *path, const char *arch, int ema, size_t n)
@@ -184,7 +159,7 @@ typedef struct outs {
 static void
 run_model(embed_model *m, outs *o)
 {
-	vv_array *px = load_npy(FIX "pixels.npy");
+	vv_array *px = tu_load_npy(FIX "pixels.npy");
 
 	assert_int_equal(embed_model_config(m)->hidden, 24);
 	assert_int_equal(embed_model_config(m)->num_labels, 5);
@@ -210,9 +185,9 @@ check_ref(const outs *o, const char *ref, const char *what)
 		double e;
 
 		snprintf(path, sizeof(path), FIX "ref/%s_%s.npy", ref, kind[k]);
-		r = load_npy(path);
+		r = tu_load_npy("%s", path);
 		assert_int_equal(vv_array_numel(r), (int64_t)n[k]);
-		e = max_abs_diff(mine[k], r->data, n[k]);
+		e = tu_max_diff_f32(mine[k], r->data, n[k]);
 		vv_array_free(&r);
 		if (e > worst)
 			worst = e;
@@ -226,13 +201,13 @@ check_ref(const outs *o, const char *ref, const char *what)
 static double
 diff_outs(const outs *a, const outs *b)
 {
-	double e = max_abs_diff(a->cls, b->cls, 72), x;
+	double e = tu_max_diff_f32(a->cls, b->cls, 72), x;
 
-	if ((x = max_abs_diff(a->head, b->head, 72)) > e)
+	if ((x = tu_max_diff_f32(a->head, b->head, 72)) > e)
 		e = x;
-	if ((x = max_abs_diff(a->mean, b->mean, 72)) > e)
+	if ((x = tu_max_diff_f32(a->mean, b->mean, 72)) > e)
 		e = x;
-	if ((x = max_abs_diff(a->logits, b->logits, 15)) > e)
+	if ((x = tu_max_diff_f32(a->logits, b->logits, 15)) > e)
 		e = x;
 	return e;
 }
@@ -565,7 +540,7 @@ test_deit_ls_gap(void **state)
 	embed_model_free(&m);
 	check_ref(&a, "deit", "deit distilled");
 	/* head features are (cls + dist) / 2, not the CLS token */
-	e = max_abs_diff(a.cls, a.head, 72);
+	e = tu_max_diff_f32(a.cls, a.head, 72);
 	assert_true(e > 1e-3);
 	m = open1(FIX "deit.safetensors", "deit_test_tiny_distilled_patch8_32", 0);
 	run_model(m, &b);
@@ -684,9 +659,9 @@ test_arch_sources(void **state)
 	run_model(m, &a);
 	/* the head then reads mean(norm(x)) = EMBED_POOL_MEAN of W_10 */
 	{
-		vv_array *r = load_npy(FIX "ref/run10_mean.npy");
+		vv_array *r = tu_load_npy(FIX "ref/run10_mean.npy");
 
-		assert_true(max_abs_diff(a.head, r->data, 72) <= TOL_REF);
+		assert_true(tu_max_diff_f32(a.head, r->data, 72) <= TOL_REF);
 		vv_array_free(&r);
 	}
 	embed_model_free(&m);
@@ -874,18 +849,18 @@ test_preprocessing(void **state)
 	assert_int_equal(embed_image_load(FIX "img_45x37.png", &img), 0);
 	x = malloc(3 * 32 * 32 * sizeof(float));
 	assert_int_equal(embed_preprocess(embed_model_preproc(m), img, x, 32, 32), 0);
-	r = load_npy(FIX "img_45x37_vit_test.npy");
-	e = max_abs_diff(x, r->data, 3 * 32 * 32);
+	r = tu_load_npy(FIX "img_45x37_vit_test.npy");
+	e = tu_max_diff_f32(x, r->data, 3 * 32 * 32);
 	vv_array_free(&r);
 	printf("  45x37 image, timm eval transform vs Pillow/torchvision: max abs diff %.2e\n", e);
 	assert_true(e <= 1e-6); /* the same uint8 pixels, the same float32 arithmetic */
 	assert_int_equal(embed_model_forward(m, x, 1, EMBED_POOL_HEAD, head, logits), 0);
-	r = load_npy(FIX "ref/img_vit_test_head.npy");
-	e = max_abs_diff(head, r->data, 24);
+	r = tu_load_npy(FIX "ref/img_vit_test_head.npy");
+	e = tu_max_diff_f32(head, r->data, 24);
 	vv_array_free(&r);
 	assert_true(e <= TOL_REF);
-	r = load_npy(FIX "ref/img_vit_test_logits.npy");
-	e = fmax(e, max_abs_diff(logits, r->data, 5));
+	r = tu_load_npy(FIX "ref/img_vit_test_logits.npy");
+	e = tu_fmax(e, tu_max_diff_f32(logits, r->data, 5));
 	vv_array_free(&r);
 	printf("  45x37 image end to end vs PyTorch: max abs err %.2e\n", e);
 	assert_true(e <= TOL_REF);

@@ -1,14 +1,22 @@
 /* test_util.c - helpers shared by the tests (see test_util.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "tests/test_util.h"
 
 #include <dirent.h>
-#include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "common/vv_error.h"
 
 char tu_tmp[64];
 
@@ -240,4 +248,125 @@ tu_demo_subset(const char *dst, int n)
 			return -1;
 	}
 	return 0;
+}
+
+double
+tu_fmax(double m, double v)
+{
+	if (isnan(m) || isnan(v))
+		return INFINITY;
+	return v > m ? v : m;
+}
+
+double
+tu_max_diff_f32(const float *a, const float *b, int64_t n)
+{
+	double m = 0;
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		m = tu_fmax(m, fabs((double)a[i] - (double)b[i]));
+	return m;
+}
+
+double
+tu_max_diff_f64(const double *a, const double *b, int64_t n)
+{
+	double m = 0;
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		m = tu_fmax(m, fabs(a[i] - b[i]));
+	return m;
+}
+
+double
+tu_max_diff_f64_f32(const double *a, const float *b, int64_t n)
+{
+	double m = 0;
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		m = tu_fmax(m, fabs(a[i] - (double)b[i]));
+	return m;
+}
+
+double
+tu_max_abs_f32(const float *a, int64_t n)
+{
+	double m = 0;
+	int64_t i;
+
+	for (i = 0; i < n; i++)
+		m = tu_fmax(m, fabs((double)a[i]));
+	return m;
+}
+
+double
+tu_max_diff_array(const vv_array *a, const vv_array *b, const char *what)
+{
+	int i;
+
+	if (a->dtype != VV_F32 || b->dtype != VV_F32)
+		fail_msg("%s: not float32 arrays", what);
+	if (a->ndim != b->ndim)
+		fail_msg("%s: %d vs %d dimensions", what, a->ndim, b->ndim);
+	for (i = 0; i < a->ndim; i++)
+		if (a->shape[i] != b->shape[i])
+			fail_msg("%s: dimension %d is %lld vs %lld", what, i, (long long)a->shape[i],
+				 (long long)b->shape[i]);
+	return tu_max_diff_f32(a->data, b->data, vv_array_numel(a));
+}
+
+void
+tu_assert_close_f32_at(const char *file, int line, const char *what, const float *got, const float *want,
+		       int64_t n, double tol)
+{
+	double m = 0;
+	int64_t i;
+
+	for (i = 0; i < n; i++) {
+		double d = fabs((double)got[i] - (double)want[i]);
+
+		if (!(d <= tol)) { /* also NaN */
+			print_error("%s: element %lld is %.9g, expected %.9g (|diff| %.3g > %.3g)\n", what,
+				    (long long)i, got[i], want[i], d, tol);
+			_fail(file, line);
+		}
+		m = tu_fmax(m, d);
+	}
+	print_message("%s: max |diff| %.3g over %lld values (tolerance %.3g)\n", what, m, (long long)n, tol);
+}
+
+vv_array *
+tu_load_npy(const char *fmt, ...)
+{
+	char path[1024];
+	vv_array *a = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	if (vv_npy_read(path, &a))
+		fail_msg("%s: %s", path, vv_errmsg());
+	return a;
+}
+
+double *
+tu_load_npy_f64(const char *path, int64_t *count)
+{
+	vv_array *a = tu_load_npy("%s", path);
+	int64_t i, n = vv_array_numel(a);
+	double *d = malloc((size_t)(n ? n : 1) * sizeof(*d));
+
+	assert_non_null(d);
+	if (a->dtype != VV_F32)
+		fail_msg("%s: not a float array", path);
+	for (i = 0; i < n; i++)
+		d[i] = ((float *)a->data)[i];
+	if (count)
+		*count = n;
+	vv_array_free(&a);
+	return d;
 }

@@ -1,15 +1,19 @@
 /*
- * test_util.h - helpers shared by the tests that run the vitviz binary
- * (test_cli, test_badinput, test_crashsafe, test_determinism): a private
- * temporary folder, running ./build/vitviz (path from $VITVIZ) with its
- * stderr captured, comparing and listing files, and a small copy of the
- * bundled demo.  Linked into every test binary (build/libvvtest.a).
+ * test_util.h - helpers shared by the tests: a private temporary folder,
+ * running ./build/vitviz (path from $VITVIZ) with its stderr captured,
+ * comparing and listing files, a small copy of the bundled demo, and
+ * reading .npy fixtures and comparing arrays so that a NaN fails.  Linked
+ * into every test binary (build/libvvtest.a); a test includes cmocka.h
+ * before this header.
  */
 #ifndef TEST_UTIL_H
 #define TEST_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include "common/vv_npy.h"
 
 /* The test's temporary folder ("/tmp/vv_<name>.XXXXXX"), set by tu_setup(). */
 extern char tu_tmp[64];
@@ -76,5 +80,46 @@ int tu_demo_subset(const char *dst, int n);
 /* The demo's image folder and run folder. */
 #define TU_DEMO_RUN "data/demo/run"
 #define TU_DEMO_DATA "data/demo/images"
+
+/*
+ * Arrays.  A NaN anywhere (in either array, or from inf - inf) makes the
+ * difference INFINITY, never a value that fmax() or a `d <= tol` test could
+ * let through; the plain fmax() drops NaN (fmax(0, NaN) == 0), which is why
+ * the tests use these instead of their own loops.
+ */
+
+/* max(m, v) for accumulating differences: INFINITY when either is NaN. */
+double tu_fmax(double m, double v);
+
+/* max |a[i] - b[i]| over n elements (INFINITY on NaN, see above). */
+double tu_max_diff_f32(const float *a, const float *b, int64_t n);
+double tu_max_diff_f64(const double *a, const double *b, int64_t n);
+double tu_max_diff_f64_f32(const double *a, const float *b, int64_t n);
+
+/* max |a[i]| over n elements (INFINITY on NaN). */
+double tu_max_abs_f32(const float *a, int64_t n);
+
+/*
+ * max |a - b| of two float32 arrays; the test fails (naming `what`) when
+ * their dtype is not float32 or their shapes differ.
+ */
+double tu_max_diff_array(const vv_array *a, const vv_array *b, const char *what);
+
+/*
+ * Fail the test when any |got[i] - want[i]| > tol or is NaN, naming `what`,
+ * the first such index and both values; prints the largest difference
+ * otherwise (print_message).  Use through the macro, which reports the
+ * caller's file and line.
+ */
+void tu_assert_close_f32_at(const char *file, int line, const char *what, const float *got, const float *want,
+			    int64_t n, double tol);
+#define tu_assert_close_f32(what, got, want, n, tol) \
+	tu_assert_close_f32_at(__FILE__, __LINE__, what, got, want, n, tol)
+
+/* Read an .npy file (printf-style path); the test fails, naming the file, when it cannot. */
+vv_array *tu_load_npy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The same as doubles: a malloc'd copy, *count elements (count may be NULL). */
+double *tu_load_npy_f64(const char *path, int64_t *count);
 
 #endif

@@ -29,35 +29,11 @@
 #include "embed/models/embed_kernels.h"
 #include "embed/models/embed_model.h"
 #include "embed/models/embed_vit.h"
+#include "tests/test_util.h"
 
 #define FIX "tests/fixtures/vit/"
 /* PyTorch float32 against this float32 implementation. */
 #define TOL 1e-4
-
-static vv_array *
-load_npy(const char *path)
-{
-	vv_array *a = NULL;
-
-	if (vv_npy_read(path, &a))
-		fail_msg("%s", vv_errmsg());
-	return a;
-}
-
-static double
-max_abs_diff(const float *a, const float *b, size_t n)
-{
-	double m = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - (double)b[i]);
-
-		if (!(d <= m))
-			m = isnan(d) ? INFINITY : d;
-	}
-	return m;
-}
 
 static embed_model *
 open_folder(const char *dir)
@@ -80,7 +56,7 @@ check_variant(const char *dir, const char *ref, int has_head)
 {
 	embed_model *m = open_folder(dir);
 	const embed_vit_config *c = embed_model_config(m);
-	vv_array *px = load_npy(FIX "pixels.npy"), *r;
+	vv_array *px = tu_load_npy(FIX "pixels.npy"), *r;
 	int b = (int)px->shape[0], d = c->hidden;
 	float *emb = calloc((size_t)b * d, sizeof(float));
 	float logits[3 * 5 + 1];
@@ -99,8 +75,8 @@ check_variant(const char *dir, const char *ref, int has_head)
 		logits[i] = 12345.0f;
 	assert_int_equal(embed_model_forward(m, px->data, b, EMBED_POOL_CLS, emb, logits), 0);
 	snprintf(path, sizeof(path), FIX "ref/%s_cls.npy", ref);
-	r = load_npy(path);
-	e = max_abs_diff(emb, r->data, (size_t)b * d);
+	r = tu_load_npy("%s", path);
+	e = tu_max_diff_f32(emb, r->data, (size_t)b * d);
 	printf("  %-9s CLS    max abs err %.3g\n", ref, e);
 	assert_true(e < TOL);
 	vv_array_free(&r);
@@ -109,9 +85,9 @@ check_variant(const char *dir, const char *ref, int has_head)
 		assert_string_equal(c->id2label[0], "airplane");
 		assert_string_equal(c->id2label[4], "frog");
 		snprintf(path, sizeof(path), FIX "ref/%s_logits.npy", ref);
-		r = load_npy(path);
+		r = tu_load_npy("%s", path);
 		assert_int_equal(r->shape[1], 5);
-		e = max_abs_diff(logits, r->data, (size_t)b * 5);
+		e = tu_max_diff_f32(logits, r->data, (size_t)b * 5);
 		printf("  %-9s logits max abs err %.3g\n", ref, e);
 		assert_true(e < TOL);
 		vv_array_free(&r);
@@ -127,8 +103,8 @@ check_variant(const char *dir, const char *ref, int has_head)
 	/* mean of the patch tokens */
 	assert_int_equal(embed_model_forward(m, px->data, b, EMBED_POOL_MEAN, emb, NULL), 0);
 	snprintf(path, sizeof(path), FIX "ref/%s_mean.npy", ref);
-	r = load_npy(path);
-	e = max_abs_diff(emb, r->data, (size_t)b * d);
+	r = tu_load_npy("%s", path);
+	e = tu_max_diff_f32(emb, r->data, (size_t)b * d);
 	printf("  %-9s mean   max abs err %.3g\n", ref, e);
 	assert_true(e < TOL);
 	vv_array_free(&r);
@@ -214,7 +190,7 @@ static void
 test_batch_independence(void **state)
 {
 	embed_model *m = open_folder(FIX "f32");
-	vv_array *px = load_npy(FIX "pixels.npy");
+	vv_array *px = tu_load_npy(FIX "pixels.npy");
 	const size_t img = 3 * 32 * 32;
 	float all[3 * 32], one[32], lall[15], lone[5];
 	int i;
@@ -222,12 +198,12 @@ test_batch_independence(void **state)
 	(void)state;
 	assert_int_equal(embed_model_forward(m, (float *)px->data + img, 1, EMBED_POOL_CLS, one, lone), 0);
 	assert_int_equal(embed_model_forward(m, px->data, 3, EMBED_POOL_CLS, all, lall), 0);
-	assert_true(max_abs_diff(one, all + 32, 32) < 1e-5);
-	assert_true(max_abs_diff(lone, lall + 5, 5) < 1e-5);
+	assert_true(tu_max_diff_f32(one, all + 32, 32) < 1e-5);
+	assert_true(tu_max_diff_f32(lone, lall + 5, 5) < 1e-5);
 	for (i = 0; i < 3; i++) {
 		assert_int_equal(embed_model_forward(m, (float *)px->data + i * img, 1,
 						     EMBED_POOL_CLS, one, NULL), 0);
-		assert_true(max_abs_diff(one, all + i * 32, 32) < 1e-5);
+		assert_true(tu_max_diff_f32(one, all + i * 32, 32) < 1e-5);
 	}
 	/* bad arguments */
 	assert_int_equal(embed_model_forward(m, px->data, 0, EMBED_POOL_CLS, one, NULL), VV_EINVAL);
