@@ -34,13 +34,24 @@ all: vitviz
 
 # Installs the Debian packages when something is missing, then records the
 # flags pkg-config gives for them.  Make re-reads this file once it exists.
+# A package pkg-config cannot find stops the build with its name (and no
+# config.mk is written, so the next make tries again).  `make clean` alone
+# needs none of this and does not include it (no installer, no pkg-config).
+ifneq ($(if $(MAKECMDGOALS),$(filter-out clean,$(MAKECMDGOALS)),all),)
 include $(BUILD)/config.mk
+endif
 $(BUILD)/config.mk: scripts/install-deps.sh
 	@scripts/install-deps.sh
 	@mkdir -p $(BUILD)
-	@{ echo "DEP_CFLAGS = $$(pkg-config --cflags $(PKGS))"; \
-	   echo "DEP_LIBS = $$(pkg-config --libs $(PKGS))"; \
-	   echo "CMOCKA_LIBS = $$(pkg-config --libs cmocka)"; } > $@.tmp
+	@missing=""; for p in $(PKGS) cmocka; do \
+	   pkg-config --exists $$p || missing="$$missing $$p"; done; \
+	 if [ -n "$$missing" ]; then \
+	   echo "config: pkg-config cannot find:$$missing (PKG_CONFIG_PATH=$${PKG_CONFIG_PATH:-unset}); run scripts/install-deps.sh" >&2; \
+	   exit 1; fi
+	@cflags=$$(pkg-config --cflags $(PKGS)) && libs=$$(pkg-config --libs $(PKGS)) && \
+	 cmocka=$$(pkg-config --libs cmocka) && \
+	 printf 'DEP_CFLAGS = %s\nDEP_LIBS = %s\nCMOCKA_LIBS = %s\n' "$$cflags" "$$libs" "$$cmocka" > $@.tmp || \
+	 { echo "config: pkg-config failed (see above)" >&2; rm -f $@.tmp; exit 1; }
 	@mv $@.tmp $@
 deps: $(BUILD)/config.mk
 

@@ -2,14 +2,13 @@
 #include "cli/cli.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
+#include "common/vv_version.h"
 #include "embed/models/embed_blas.h"
 #include "embed/models/embed_kernels.h"
 
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-#define VITVIZ_VERSION "0.1.0"
 
 static const struct command {
 	const char *name;              /* subcommand */
@@ -53,7 +52,7 @@ main(int argc, char **argv)
 	/* global flags before the command */
 	for (; a < argc && argv[a][0] == '-'; a++) {
 		if (!strcmp(argv[a], "--version")) {
-			printf("vitviz %s (%s)\n", VITVIZ_VERSION, embed_blas_describe());
+			printf("vitviz %s (%s)\n", VV_VERSION, embed_blas_describe());
 			return VV_EXIT_OK;
 		} else if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
 			usage(stdout);

@@ -10,6 +10,7 @@
 #include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
+#include "common/vv_version.h"
 #include "common/vv_work.h"
 
 #include <cblas.h>
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define VITVIZ_VERSION_STR "0.1.0"
 /* preprocessed inputs are kept across checkpoints up to this size */
 #define INPUT_CACHE_MAX ((size_t)1 << 30)
 
@@ -522,7 +522,7 @@ write_manifest(const stage *s, cJSON *entries)
 		return vv_error(VV_ENOMEM, "out of memory");
 	}
 	cJSON_AddNumberToObject(j, "format", VV_WORK_FORMAT);
-	cJSON_AddStringToObject(j, "vitviz_version", VITVIZ_VERSION_STR);
+	cJSON_AddStringToObject(j, "vitviz_version", VV_VERSION);
 	cJSON_AddStringToObject(j, "run", s->o->run);
 	cJSON_AddStringToObject(j, "data", s->o->data);
 	cJSON_AddStringToObject(j, "data_kind", kind_name(d->kind));

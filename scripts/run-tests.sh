@@ -1,17 +1,29 @@
 #!/bin/sh
 # Run each test binary from the repository root (fixtures are found under
 # tests/fixtures), then print one summary line "N passed, N failed".
-# Exit status is non-zero when any test binary failed.
+# Each binary gets at most $TEST_TIMEOUT seconds (default 300; `make asan`
+# runs the same tests several times slower): one that hangs is stopped
+# (TERM, then KILL 10 s later), reported as "TIMEOUT" with its name, and
+# counted as failed, so that a hang cannot stall CI.
+# Exit status is non-zero when any test binary failed or timed out.
+limit=${TEST_TIMEOUT:-300}
 pass=0
 fail=0
 failed=""
 for t in "$@"; do
 	echo "== $t"
-	if "$t"; then
+	timeout -k 10 "$limit" "$t"
+	rc=$?
+	if [ $rc -eq 0 ]; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))
-		failed="$failed $t"
+		if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then
+			echo "TIMEOUT: $t did not finish within ${limit}s (TEST_TIMEOUT)"
+			failed="$failed $t(timeout)"
+		else
+			failed="$failed $t"
+		fi
 	fi
 done
 [ -n "$failed" ] && echo "failed:$failed"

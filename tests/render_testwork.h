@@ -20,6 +20,7 @@
 #include "common/vv_fs.h"
 #include "common/vv_json.h"
 #include "common/vv_npy.h"
+#include "common/vv_version.h"
 #include "embed/images/embed_image.h"
 
 typedef struct test_work {
@@ -116,7 +117,7 @@ make_work(const char *dir, const test_work *w)
 
 	vv_mkdir_p(dir);
 	cJSON_AddNumberToObject(man, "format", 1);
-	cJSON_AddStringToObject(man, "vitviz_version", "0.1.0");
+	cJSON_AddStringToObject(man, "vitviz_version", VV_VERSION);
 	cJSON_AddStringToObject(man, "run", "/nonexistent/run/test-run");
 	cJSON_AddStringToObject(man, "data", "/nonexistent/data");
 	cJSON_AddStringToObject(man, "data_kind", "folder");

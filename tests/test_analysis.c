@@ -22,6 +22,7 @@
 #include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
+#include "common/vv_version.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/analysis/"
@@ -98,7 +99,7 @@ make_workdir(const char *dir, unsigned flags)
 	assert_non_null(getcwd(cwd, sizeof(cwd)));
 	snprintf(lossp, sizeof(lossp), "%s/" FIX "trainer_state.json", cwd);
 	cJSON_AddNumberToObject(root, "format", 1);
-	cJSON_AddStringToObject(root, "vitviz_version", "0.1.0");
+	cJSON_AddStringToObject(root, "vitviz_version", VV_VERSION);
 	cJSON_AddStringToObject(root, "run", "/abs/run");
 	cJSON_AddStringToObject(root, "data", "/abs/data");
 	cJSON_AddStringToObject(root, "data_kind", "folder");
