@@ -29,7 +29,7 @@ cli_parsed(int rc)
 /* --- embed ------------------------------------------------------------ */
 
 enum { E_DATA, E_LIMIT, E_PER_CLASS, E_SPLIT, E_BATCH, E_THREADS, E_POOL, E_STRICT, E_FORCE,
-       E_ARCH, E_EMA };
+       E_ARCH, E_EMA, E_LABEL_MAP, E_BY_INDEX };
 
 static const cli_opt embed_opts[] = {
 	{ "data", 'd', "DATA", "images: CIFAR-10/100 batches (file or folder) or root/<class>/<file>", E_DATA },
@@ -41,6 +41,8 @@ static const cli_opt embed_opts[] = {
 	{ "pool", 0, "cls|mean|head", "embedding: CLS token (default), mean of patch tokens, or what the head sees", E_POOL },
 	{ "arch", 0, "NAME", "timm architecture (default: from the checkpoint or args.yaml)", E_ARCH },
 	{ "ema", 0, NULL, "timm: use the EMA weights (state_dict_ema)", E_EMA },
+	{ "label-map", 0, "FILE", "CSV data_class,model_class: which model class each data class is", E_LABEL_MAP },
+	{ "labels-by-index", 0, NULL, "data class j (folder name order) is model class j, whatever the names", E_BY_INDEX },
 	{ "strict", 0, NULL, "fail on an undecodable image instead of skipping it", E_STRICT },
 	{ "force", 0, NULL, "recompute every checkpoint", E_FORCE },
 	{ NULL, 0, NULL, NULL, 0 },
@@ -69,6 +71,8 @@ embed_apply(void *ctx, int id, const char *arg)
 	case E_FORCE: o->force = 1; break;
 	case E_ARCH: o->arch = arg; break;
 	case E_EMA: o->ema = 1; break;
+	case E_LABEL_MAP: o->label_map = arg; break;
+	case E_BY_INDEX: o->labels_by_index = 1; break;
 	}
 	return err;
 }

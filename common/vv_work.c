@@ -63,6 +63,7 @@ vv_manifest_free(vv_manifest **pm)
 	free(m->loss_kind);
 	free(m->loss_path);
 	vv_strv_free(&m->class_names, (size_t)m->nclasses);
+	free(m->class_order);
 	for (i = 0; i < m->nckpt; i++) {
 		free(m->ckpt[i].name);
 		free(m->ckpt[i].path);
@@ -111,6 +112,45 @@ load_checkpoints(const char *file, vv_manifest *m)
 	return 0;
 }
 
+/* "class_order": a permutation of 0..nclasses-1 (absent: the identity). */
+static int
+load_class_order(const char *file, vv_manifest *m)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(m->json, "class_order"), *it;
+	char *seen;
+	int i = 0;
+
+	m->class_order = malloc(((size_t)m->nclasses + 1) * sizeof(int));
+	seen = calloc((size_t)m->nclasses + 1, 1);
+	if (!m->class_order || !seen) {
+		free(seen);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < m->nclasses; i++)
+		m->class_order[i] = i;
+	if (!arr) {
+		free(seen);
+		return 0;
+	}
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != m->nclasses) {
+		free(seen);
+		return vv_error(VV_EFORMAT, "%s: \"class_order\" is not a list of %d classes", file, m->nclasses);
+	}
+	i = 0;
+	cJSON_ArrayForEach(it, arr) {
+		double v = cJSON_IsNumber(it) ? it->valuedouble : -1;
+
+		if (!(v >= 0 && v < m->nclasses) || v != (int)v || seen[(int)v]) {
+			free(seen);
+			return vv_error(VV_EFORMAT, "%s: \"class_order\" entry %d is not a new class index", file, i);
+		}
+		seen[(int)v] = 1;
+		m->class_order[i++] = (int)v;
+	}
+	free(seen);
+	return 0;
+}
+
 static int
 load_classes(const char *file, vv_manifest *m)
 {
@@ -130,7 +170,7 @@ load_classes(const char *file, vv_manifest *m)
 		if (!m->class_names[i++])
 			return VV_ENOMEM;
 	}
-	return 0;
+	return load_class_order(file, m);
 }
 
 int

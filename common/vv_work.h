@@ -46,6 +46,9 @@ typedef struct vv_manifest {
 	char *loss_path;    /* file holding the training log, or NULL */
 	int nclasses;       /* classes of the dataset */
 	char **class_names; /* nclasses names, indexed by label */
+	int *class_order;   /* nclasses labels in display order: the model's
+			     * id2label order when embed matched the classes
+			     * with a classifier ("class_order"), else 0..n-1 */
 	size_t nckpt;       /* number of checkpoints */
 	vv_ckpt_info *ckpt; /* checkpoints in step order */
 	cJSON *json;        /* the whole document, for fields not mirrored here */

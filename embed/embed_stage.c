@@ -1,5 +1,6 @@
 /* embed_stage.c - the `embed` stage: checkpoints x images -> .npy files. */
 #include "embed/embed_stage.h"
+#include "embed/embed_labels.h"
 #include "embed/formats/embed_ckpt.h"
 #include "embed/images/embed_dataset.h"
 #include "embed/models/embed_model.h"
@@ -38,6 +39,8 @@ typedef struct stage {
 	float *cache;              /* preprocessed inputs of every sample, or NULL */
 	embed_preproc cache_pp;    /* the preprocessing `cache` was made with */
 	int in_w, in_h;            /* model input size */
+	char labels_key[48];       /* embed_labels_opts_key() of the options */
+	cJSON *class_order;        /* data set classes in the model's order, or NULL */
 } stage;
 
 void
@@ -193,7 +196,8 @@ reusable_entry(const stage *s, const embed_ckpt *ck, const char *fp)
 
 	if (!s->reuse || s->o->force)
 		return NULL;
-	if (strcmp(vv_json_get_string(s->old, "pool", ""), pool_name(s->o->pool)))
+	if (strcmp(vv_json_get_string(s->old, "pool", ""), pool_name(s->o->pool)) ||
+	    strcmp(vv_json_get_string(s->old, "labels", ""), s->labels_key))
 		return NULL;
 	arr = cJSON_GetObjectItemCaseSensitive(s->old, "checkpoints");
 	cJSON_ArrayForEach(it, arr) {
@@ -269,33 +273,37 @@ describe_model(stage *s, const embed_model *m)
 }
 
 /*
- * Map the classifier's outputs onto the dataset's classes: perm[j] is the
- * logit column of dataset class j.  By name when id2label names every
- * class; by index when the counts agree but the names do not (generic
- * LABEL_i names); otherwise the logits are not comparable with the labels.
+ * Match the data set's classes with the classifier's outputs
+ * (embed/embed_labels.h); col[j] is the output of data set class j.  Done
+ * before the forward pass, so that a mismatch costs no embedding time.
  */
 static int
-label_permutation(const stage *s, const embed_vit_config *c, int nl, int *perm, int *by_name)
+match_labels(stage *s, const embed_ckpt *ck, const embed_vit_config *c, int *col, int *mode)
 {
 	const embed_dataset *d = s->data;
-	int j, k, named = 1;
+	embed_label_opts lo = { s->o->label_map, s->o->labels_by_index };
+	char what[512];
 
-	*by_name = 0;
-	if (nl != d->nclasses)
-		return 0;
-	for (j = 0; j < nl && named; j++) {
-		perm[j] = -1;
-		for (k = 0; c->id2label && k < nl; k++)
-			if (c->id2label[k] && !strcmp(c->id2label[k], d->class_names[j]))
-				perm[j] = k;
-		if (perm[j] < 0)
-			named = 0;
+	snprintf(what, sizeof(what), c->id2label ? "%s: id2label" : "%s: no class names", ck->name);
+	return embed_labels_match((const char *const *)d->class_names, d->nclasses, s->o->data,
+				  (const char *const *)c->id2label, c->num_labels, what, &lo, col, mode);
+}
+
+/* The data set's classes sorted by their model output: the legend's order. */
+static void
+set_class_order(stage *s, const int *col, int nd)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (int k = 0, done = 0; arr && done < nd; k++) {
+		for (int j = 0; j < nd; j++)
+			if (col[j] == k) {
+				cJSON_AddItemToArray(arr, cJSON_CreateNumber(j));
+				done++;
+			}
 	}
-	if (!named)
-		for (j = 0; j < nl; j++)
-			perm[j] = j;
-	*by_name = named;
-	return 1;
+	cJSON_Delete(s->class_order);
+	s->class_order = arr;
 }
 
 /* Preprocess sample i into `dst` (3 x in_h x in_w). */
@@ -340,22 +348,19 @@ ensure_cache(stage *s, const embed_preproc *pp)
 	return 0;
 }
 
-/* Reorder each logits row so column j belongs to dataset class j. */
+/*
+ * Rewrite the n x nl logits in place as n x nd, column j holding output
+ * col[j] (nd <= nl, distinct columns): one column per data set class.
+ */
 static void
-permute_logits(float *logits, size_t n, int nl, const int *perm)
+select_logits(float *logits, size_t n, int nl, const int *col, int nd, float *tmp)
 {
-	float tmp[4096];
-	size_t i;
-	int j;
+	for (size_t i = 0; i < n; i++) {
+		const float *row = logits + i * (size_t)nl;
 
-	if (nl > 4096)
-		return;
-	for (i = 0; i < n; i++) {
-		float *row = logits + i * (size_t)nl;
-
-		for (j = 0; j < nl; j++)
-			tmp[j] = row[perm[j]];
-		memcpy(row, tmp, (size_t)nl * sizeof(float));
+		for (int j = 0; j < nd; j++)
+			tmp[j] = row[col[j]];
+		memcpy(logits + i * (size_t)nd, tmp, (size_t)nd * sizeof(float));
 	}
 }
 
@@ -381,9 +386,10 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	float *pix = NULL, *emb = NULL, *logits = NULL;
 	vv_progress *prog;
 	char label[96], *path = NULL;
-	int D, nl, B = o->batch > 0 ? o->batch : 16, err, by_name = 0, comparable = 0;
+	int D, nl, nd = s->data->nclasses, B = o->batch > 0 ? o->batch : 16, err, mode = EMBED_LABELS_NONE;
 	int64_t shape[2];
-	int *perm = NULL;
+	int *col = NULL;
+	float *tmp = NULL;
 
 	err = embed_model_open(ck, &m);
 	if (err)
@@ -409,6 +415,15 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	}
 	s->in_w = c->image_w;
 	s->in_h = c->image_h;
+	if (nl) {
+		col = malloc((size_t)nd * sizeof(int));
+		if (!col) {
+			err = vv_error(VV_ENOMEM, "out of memory");
+			goto out_free_model;
+		}
+		if ((err = match_labels(s, ck, c, col, &mode)))
+			goto out_free_model;
+	}
 	describe_model(s, m);
 	if (c->global_pool && o->pool == EMBED_POOL_CLS && idx == 0)
 		vv_warn("%s: the model pools by averaging; --pool head gives the features its "
@@ -421,8 +436,8 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	emb = malloc(n * (size_t)D * sizeof(float));
 	logits = nl ? malloc(n * (size_t)nl * sizeof(float)) : NULL;
 	pix = s->cache ? NULL : malloc((size_t)B * per * sizeof(float));
-	perm = nl ? malloc((size_t)nl * sizeof(int)) : NULL;
-	if (!emb || (nl && (!logits || !perm)) || (!s->cache && !pix)) {
+	tmp = nl ? malloc((size_t)nd * sizeof(float)) : NULL;
+	if (!emb || (nl && (!logits || !tmp)) || (!s->cache && !pix)) {
 		err = vv_error(VV_ENOMEM, "%s: out of memory for %zu embeddings", ck->name, n);
 		goto out_free_bufs;
 	}
@@ -464,11 +479,12 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	if (!path || (err = vv_npy_write(path, VV_F32, emb, 2, shape)))
 		goto out_free_bufs;
 	if (nl) {
-		comparable = label_permutation(s, c, nl, perm, &by_name);
-		if (comparable && by_name)
-			permute_logits(logits, n, nl, perm);
+		if (mode != EMBED_LABELS_NONE) {
+			select_logits(logits, n, nl, col, nd, tmp);
+			set_class_order(s, col, nd);
+		}
 		free(path);
-		shape[1] = nl;
+		shape[1] = mode != EMBED_LABELS_NONE ? nd : nl;
 		path = vv_work_path(o->workdir, "logits", ck->name, ".npy");
 		if (!path || (err = vv_npy_write(path, VV_F32, logits, 2, shape)))
 			goto out_free_bufs;
@@ -478,31 +494,31 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	cJSON_AddNumberToObject(entry, "num_labels", nl);
 	if (nl) {
 		cJSON *names = cJSON_CreateArray();
-		int j;
+		int cols = mode != EMBED_LABELS_NONE ? nd : nl;
 
-		/* the class of each logits column, after any reordering */
-		for (j = 0; j < nl; j++) {
-			int col = comparable && by_name ? perm[j] : j;
+		/* the model's name of each logits column, after the selection */
+		for (int j = 0; j < cols; j++) {
+			int k = mode != EMBED_LABELS_NONE ? col[j] : j;
 
 			cJSON_AddItemToArray(names, cJSON_CreateString(
-				c->id2label && c->id2label[col] ? c->id2label[col] : ""));
+				c->id2label && c->id2label[k] ? c->id2label[k] : ""));
 		}
 		cJSON_AddItemToObject(entry, "id2label", names);
-		cJSON_AddStringToObject(entry, "logits_match",
-					!comparable ? "none" : by_name ? "by-name" : "by-index");
-		if (!comparable)
-			vv_warn("%s: the classifier has %d outputs but the dataset %d classes; "
-				"predictions are written but not compared with the labels",
-				ck->name, nl, s->data->nclasses);
+		cJSON_AddStringToObject(entry, "logits_match", embed_labels_mode_name(mode));
+		if (mode == EMBED_LABELS_NONE)
+			vv_warn("%s: the classifier has %d outputs but the data set %d classes, none of them "
+				"named alike; predictions are written but not compared with the labels",
+				ck->name, nl, nd);
 	}
 
 out_free_bufs:
 	free(path);
-	free(perm);
+	free(tmp);
 	free(pix);
 	free(emb);
 	free(logits);
 out_free_model:
+	free(col);
 	embed_model_free(&m);
 	return err;
 }
@@ -531,9 +547,12 @@ write_manifest(const stage *s, cJSON *entries)
 	cJSON_AddNumberToObject(j, "num_labels", s->num_labels);
 	cJSON_AddStringToObject(j, "pool", pool_name(s->o->pool));
 	cJSON_AddStringToObject(j, "samples_key", s->samples_key);
+	cJSON_AddStringToObject(j, "labels", s->labels_key);
 	classes = cJSON_AddArrayToObject(j, "classes");
 	for (c = 0; c < d->nclasses; c++)
 		cJSON_AddItemToArray(classes, cJSON_CreateString(d->class_names[c]));
+	if (s->class_order)
+		cJSON_AddItemToObject(j, "class_order", cJSON_Duplicate(s->class_order, 1));
 	if (s->ckpts->loss_kind && s->ckpts->loss_path) {
 		cJSON *l = cJSON_AddObjectToObject(j, "loss");
 
@@ -567,6 +586,7 @@ stage_release(stage *s)
 	cJSON_Delete(s->old);
 	cJSON_Delete(s->model);
 	cJSON_Delete(s->preprocess);
+	cJSON_Delete(s->class_order);
 	free(s->cache);
 }
 
@@ -601,6 +621,9 @@ embed_stage_run(const embed_stage_opts *o)
 
 	if (o->threads > 0)
 		openblas_set_num_threads(o->threads);
+	err = embed_labels_opts_key(&(embed_label_opts){ o->label_map, o->labels_by_index }, s.labels_key);
+	if (err)
+		goto out;
 	err = embed_ckpt_discover_opts(o->run, &(embed_ckpt_opts){ .arch = o->arch, .ema = o->ema },
 				       &s.ckpts);
 	if (err)
@@ -623,6 +646,7 @@ embed_stage_run(const embed_stage_opts *o)
 		s.preprocess = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s.old, "preprocess"), 1);
 		s.dim = (int)vv_json_get_int(s.old, "dim", -1);
 		s.num_labels = (int)vv_json_get_int(s.old, "num_labels", 0);
+		s.class_order = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(s.old, "class_order"), 1);
 	}
 	vv_info("embed: %zu checkpoint(s) in %s, %zu images from %s",
 		s.ckpts->n, o->run, s.samples->n, o->data);

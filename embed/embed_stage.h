@@ -22,11 +22,14 @@ typedef struct embed_stage_opts {
 	const char *split;   /* CIFAR folder split: "test" (default) or "train" */
 	int batch;           /* images per forward pass (0: 16) */
 	int threads;         /* OpenBLAS threads (0: library default) */
-	int pool;            /* EMBED_POOL_CLS or EMBED_POOL_MEAN */
+	int pool;            /* EMBED_POOL_CLS, EMBED_POOL_MEAN or EMBED_POOL_HEAD */
 	int strict;          /* an undecodable image is an error */
 	int force;           /* recompute every checkpoint */
 	const char *arch;    /* timm architecture name overriding the files' (or NULL) */
 	int ema;             /* timm: embed the EMA weights (state_dict_ema) */
+	const char *label_map; /* CSV data_class,model_class matching the data
+				* set's classes with the model's (or NULL) */
+	int labels_by_index; /* data set class j is model output j */
 } embed_stage_opts;
 
 /* Defaults: batch 16, CLS pooling, test split, everything else 0. */
@@ -34,7 +37,13 @@ void embed_stage_opts_default(embed_stage_opts *o);
 
 /*
  * Run the stage.  Returns 0, or a VV_E* code with the message naming the
- * file and the problem; outputs already finished stay valid.
+ * file and the problem; outputs already finished stay valid.  The data
+ * set's classes are matched with each classifier's outputs by name
+ * (embed/embed_labels.h) before its forward pass: names that do not match
+ * without label_map or labels_by_index are VV_EMISMATCH.  logits/<ckpt>.npy
+ * then has one column per data set class, in the data set's class order;
+ * manifest.json's "class_order" lists the data set's classes in the
+ * model's id2label order (the legend's order).
  */
 int embed_stage_run(const embed_stage_opts *o);
 

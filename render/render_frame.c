@@ -326,13 +326,14 @@ draw_legend(render_scene *s, cairo_t *cr)
 		double x = L->legend.x + (i / rows) * colw, y = y0 + (i % rows) * row;
 		double r = font * 0.36;
 		render_text_style st = style(font, 0, s->tc.fg, RENDER_ALIGN_LEFT, colw - 2.4 * r - 8 * sc);
+		int c = s->in->man->class_order[i]; /* the model's order */
 		double h;
 
-		render_text_measure(cr, s->in->man->class_names[i], &st, NULL, &h);
-		set_rgb(cr, s->cls_color[i], 1);
+		render_text_measure(cr, s->in->man->class_names[c], &st, NULL, &h);
+		set_rgb(cr, s->cls_color[c], 1);
 		cairo_arc(cr, x + r, y + h / 2, r, 0, 2 * M_PI);
 		cairo_fill(cr);
-		render_text_draw(cr, s->in->man->class_names[i], &st, x + 2 * r + 10 * sc, y, NULL, NULL);
+		render_text_draw(cr, s->in->man->class_names[c], &st, x + 2 * r + 10 * sc, y, NULL, NULL);
 	}
 	if (shown < n) {
 		char buf[48];
@@ -723,8 +724,10 @@ render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts
 		err = vv_error(VV_ENOMEM, "out of memory");
 		goto out_free;
 	}
+	/* colours by display position, so that a class keeps its colour
+	 * whatever the data set calls it or however its folders sort */
 	for (int i = 0; i < s->nclasses; i++)
-		s->cls_color[i] = render_class_color(i, s->theme);
+		s->cls_color[in->man->class_order[i]] = render_class_color(i, s->theme);
 	{
 		const render_rgb theme[] = { s->tc.bg, s->tc.fg, s->tc.muted, s->tc.grid, s->tc.axis,
 					     s->tc.panel, s->tc.train, s->tc.eval, s->tc.alert, s->tc.ok };
