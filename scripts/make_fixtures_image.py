@@ -13,6 +13,8 @@ cases.txt lists one case per line (whitespace separated):
   vit      <src png> <w> <h> <resample> <rescale> <m0 m1 m2> <s0 s1 s2> <npy>
   timm     <src png> <shortest> <crop_w> <crop_h> <resample> <m0 m1 m2>
            <s0 s1 s2> <npy>
+  hf       <src png> <shortest> <crop_w> <crop_h> <resample> <m0 m1 m2>
+           <s0 s1 s2> <npy>
   bad      <input> <expected error name>        must fail with that code
 
 The ViT reference follows transformers' ViTImageProcessor (PIL path):
@@ -23,6 +25,13 @@ mirrored): Resize(int) computes the longer side as
 int(size * long / short), CenterCrop pads with zeros when needed and takes
 top = int(round((h - ch) / 2.0)) (Python round), ToTensor divides by 255
 in float32, Normalize subtracts and divides in float32 (torch).
+The hf reference is a Hugging Face image processor with
+size {"shortest_edge"} and do_center_crop (transformers' image_transforms,
+arithmetic restated here since transformers is not installed):
+get_resize_output_image_size gives the longer side int(size * long /
+short), PIL resizes, center_crop takes top = (H - h) // 2 (floor) and pads a
+too-small side with ceil((h - H) / 2) zeros before, rescale is float64 *
+1/255 cast to float32, normalize is float32.
 """
 import io
 import os
@@ -234,6 +243,31 @@ def main():
             src, shortest, cw, ch, RS[rs], " ".join("%.9g" % m for m in mean),
             " ".join("%.9g" % s for s in std), name))
 
+    def hf_case(src, shortest, cw, ch, rs, mean, std):
+        im = Image.open(path(src)).convert("RGB")
+        w, h = im.size
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = shortest, int(shortest * long / short)
+        nw, nh = (new_short, new_long) if w <= h else (new_long, new_short)
+        x = np.asarray(im.resize((nw, nh), RS[rs]) if (nw, nh) != (w, h) else im)
+        # transformers' center_crop, in (H, W, C)
+        top, left = (nh - ch) // 2, (nw - cw) // 2
+        if top < 0 or left < 0:
+            big = np.zeros((max(ch, nh), max(cw, nw), 3), dtype=x.dtype)
+            tp = -(-(big.shape[0] - nh) // 2)  # ceil
+            lp = -(-(big.shape[1] - nw) // 2)
+            big[tp:tp + nh, lp:lp + nw] = x
+            x, top, left = big, top + tp, left + lp
+        x = x[max(0, top):top + ch, max(0, left):left + cw]
+        x = (x.astype(np.float64) * (1 / 255)).astype(np.float32)
+        x = (x - np.array(mean, dtype=np.float32)) / np.array(std, dtype=np.float32)
+        x = np.ascontiguousarray(x.transpose(2, 0, 1).astype(np.float32))
+        name = "hf_%s_%d_%dx%d_%s.npy" % (src[4:-4], shortest, cw, ch, rs)
+        np.save(path(name), x)
+        lines.append("hf %s %d %d %d %d %s %s %s" % (
+            src, shortest, cw, ch, RS[rs], " ".join("%.9g" % m for m in mean),
+            " ".join("%.9g" % s for s in std), name))
+
     half = [0.5, 0.5, 0.5]
     inet_m, inet_s = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
     vit_case("src_333x250.png", 64, 48, "bilinear", 1 / 255, half, half)
@@ -244,6 +278,13 @@ def main():
     timm_case("src_333x250.png", 40, 20, 20, "bicubic", inet_m, inet_s)  # left 16.5 -> 16
     timm_case("src_97x61.png", 56, 48, 40, "bilinear", half, half)
     timm_case("src_17x23.png", 17, 21, 27, "bicubic", half, half)     # crop > image: pad
+    # Hugging Face shortest_edge + center_crop: offsets where floor and
+    # round-half-even differ (53 - 50 = 3: floor 1, round 2) and padding
+    # where ceil and floor differ
+    hf_case("src_333x250.png", 40, 50, 37, "bilinear", half, half)
+    hf_case("src_250x333.png", 41, 38, 51, "bicubic", inet_m, inet_s)
+    hf_case("src_17x23.png", 17, 20, 26, "bilinear", half, half)      # crop > image: pad
+    hf_case("src_97x61.png", 61, 90, 58, "bicubic", half, half)
 
     # ---- bad inputs ----
     jpg = open(path("q90_420.jpg"), "rb").read()

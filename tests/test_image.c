@@ -25,6 +25,7 @@
 #include "common/vv_npy.h"
 #include "embed/images/embed_image.h"
 #include "embed/images/embed_preproc.h"
+#include "embed/models/embed_config.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/image/"
@@ -274,6 +275,49 @@ test_preprocess_timm(void **state)
 	free(c);
 }
 
+/*
+ * A Hugging Face processor with size {"shortest_edge"} and do_center_crop,
+ * read through the preprocessor_config.json parser: transformers' crop
+ * offsets (floor, padding ceil before), not torchvision's.
+ */
+static void
+test_preprocess_hf(void **state)
+{
+	cases *c = cases_load("hf");
+	int i;
+
+	(void)state;
+	assert_true(c->n >= 4);
+	for (i = 0; i < c->n; i++) {
+		embed_preproc pp;
+		embed_image *src = load(c->w[i][1]);
+		char json[1024];
+		float *out;
+		int ow, oh;
+
+		snprintf(json, sizeof(json),
+			 "{\"image_processor_type\": \"ViTImageProcessor\", \"do_resize\": true, "
+			 "\"size\": {\"shortest_edge\": %s}, \"do_center_crop\": true, "
+			 "\"crop_size\": {\"height\": %s, \"width\": %s}, \"resample\": %s, "
+			 "\"do_rescale\": true, \"rescale_factor\": 0.00392156862745098, "
+			 "\"do_normalize\": true, \"image_mean\": [%s, %s, %s], "
+			 "\"image_std\": [%s, %s, %s]}",
+			 c->w[i][2], c->w[i][4], c->w[i][3], c->w[i][5], c->w[i][6], c->w[i][7],
+			 c->w[i][8], c->w[i][9], c->w[i][10], c->w[i][11]);
+		assert_int_equal(embed_preproc_parse("hf.json", json, strlen(json), NULL, &pp), 0);
+		assert_true(pp.crop_floor);
+		embed_preproc_output_size(&pp, src->w, src->h, &ow, &oh);
+		assert_int_equal(ow, atoi(c->w[i][3]));
+		assert_int_equal(oh, atoi(c->w[i][4]));
+		out = malloc(sizeof(float) * 3 * ow * oh);
+		assert_int_equal(embed_preprocess(&pp, src, out, ow, oh), 0);
+		check_tensor(c->w[i][12], out, ow, oh);
+		free(out);
+		embed_image_free(&src);
+	}
+	free(c);
+}
+
 static int
 code_of(const char *name)
 {
@@ -472,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_resize_parity),
 		cmocka_unit_test(test_preprocess_vit),
 		cmocka_unit_test(test_preprocess_timm),
+		cmocka_unit_test(test_preprocess_hf),
 		cmocka_unit_test(test_bad_files),
 		cmocka_unit_test(test_truncations),
 		cmocka_unit_test(test_corruptions),

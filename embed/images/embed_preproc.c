@@ -51,24 +51,32 @@ embed_preproc_output_size(const embed_preproc *pp, int w, int h, int *out_w, int
 }
 
 int
-embed_image_center_crop(const embed_image *src, int w, int h, embed_image **out)
+embed_image_center_crop(const embed_image *src, int w, int h, int floor_mode, embed_image **out)
 {
 	int pl = 0, pt = 0, pw = src->w, ph = src->h, left, top, y, x0, x1, err;
 
 	*out = NULL;
 	if (w <= 0 || h <= 0)
 		return vv_error(VV_EINVAL, "centre crop to %d x %d: sizes must be positive", w, h);
-	/* torchvision pads with zeros first when the crop is larger */
-	if (w > src->w) {
-		pl = (w - src->w) / 2;
-		pw = src->w + pl + (w - src->w + 1) / 2;
+	if (floor_mode) {
+		/* transformers: floor((H - h) / 2); a smaller side is padded
+		 * with ceil((h - H) / 2) zeros before, so it lands there */
+		top = h > src->h ? -((h - src->h + 1) / 2) : (src->h - h) / 2;
+		left = w > src->w ? -((w - src->w + 1) / 2) : (src->w - w) / 2;
+	} else {
+		/* torchvision pads with floor((h - H) / 2) zeros before when
+		 * the crop is larger, then rounds half to even */
+		if (w > src->w) {
+			pl = (w - src->w) / 2;
+			pw = src->w + pl + (w - src->w + 1) / 2;
+		}
+		if (h > src->h) {
+			pt = (h - src->h) / 2;
+			ph = src->h + pt + (h - src->h + 1) / 2;
+		}
+		top = (int)nearbyint((ph - h) / 2.0) - pt;
+		left = (int)nearbyint((pw - w) / 2.0) - pl;
 	}
-	if (h > src->h) {
-		pt = (h - src->h) / 2;
-		ph = src->h + pt + (h - src->h + 1) / 2;
-	}
-	top = (int)nearbyint((ph - h) / 2.0) - pt;
-	left = (int)nearbyint((pw - w) / 2.0) - pl;
 	if (left >= 0 && top >= 0 && left + w <= src->w && top + h <= src->h)
 		return embed_image_crop(src, left, top, w, h, out);
 	err = embed_image_alloc(out, w, h);
@@ -110,7 +118,7 @@ embed_preprocess(const embed_preproc *pp, const embed_image *img, float *chw,
 		cur = resized;
 	}
 	if (pp->do_crop && (pp->crop_w != cur->w || pp->crop_h != cur->h)) {
-		err = embed_image_center_crop(cur, pp->crop_w, pp->crop_h, &cropped);
+		err = embed_image_center_crop(cur, pp->crop_w, pp->crop_h, pp->crop_floor, &cropped);
 		if (err)
 			goto out_free_resized;
 		cur = cropped;

@@ -20,6 +20,12 @@ typedef struct embed_preproc {
 	int resample;         /* EMBED_RESAMPLE_* */
 	int do_crop;          /* centre crop to crop_w x crop_h after resizing */
 	int crop_w, crop_h;   /* centre crop size */
+	int crop_floor;       /* centre-crop arithmetic: 1 transformers'
+			       * center_crop (offset floor((H - h) / 2), a
+			       * smaller image padded ceil((h - H) / 2) before),
+			       * 0 torchvision's CenterCrop (offset
+			       * round-half-even((H - h) / 2), padding
+			       * floor((h - H) / 2) before) */
 	int do_rescale;       /* multiply by `rescale` (1/255) */
 	double rescale;       /* rescale factor */
 	int do_normalize;     /* (x - mean) / std per channel */
@@ -52,11 +58,12 @@ void embed_preproc_output_size(const embed_preproc *pp, int w, int h,
 			       int *out_w, int *out_h);
 
 /*
- * Centre crop to w x h as torchvision's CenterCrop does: zero padding when
- * the crop is larger than the image, then top = int(round((H - h) / 2)),
- * left likewise (Python's round: halves to even).
+ * Centre crop to w x h, zero padding where the crop is larger than the
+ * image.  floor_mode 1 is transformers' center_crop (top = floor((H - h) / 2),
+ * padding ceil((h - H) / 2) before), 0 torchvision's CenterCrop (padding
+ * floor((h - H) / 2) before, then top = round-half-even((H' - h) / 2)).
  */
-int embed_image_center_crop(const embed_image *src, int w, int h,
+int embed_image_center_crop(const embed_image *src, int w, int h, int floor_mode,
 			    embed_image **out);
 
 #endif

@@ -533,6 +533,7 @@ embed_preproc_parse(const char *name, const char *text, size_t len,
 		pp->resize_shortest = r;
 	}
 	if (pp->do_crop) {
+		pp->crop_floor = 1; /* transformers' center_crop, not torchvision's */
 		pp->crop_w = pp->crop_h = 224;
 		if ((it = member(root, "crop_size"))) {
 			r = parse_size(name, it, "crop_size", 0, &pp->crop_w, &pp->crop_h, NULL);
