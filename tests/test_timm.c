@@ -34,7 +34,11 @@
 #include "embed/formats/embed_safetensors.h"
 #include "embed/formats/embed_timm_args.h"
 #include "embed/models/embed_vit.h"
+#include "embed/models/embed_timm_tags.h"
+#include "embed/images/embed_preproc.h"
 #include "tests/test_util.h"
+
+#include <cjson/cJSON.h>
 
 #define FIX "tests/fixtures/timm/"
 /* PyTorch float32 against this float32 implementation. */
@@ -214,6 +218,108 @@ diff_outs(const outs *a, const outs *b)
 
 /* ------------------------------------------------------------------ */
 /* Registry                                                             */
+
+/* A float triple of a JSON array. */
+static void
+triple(const cJSON *a, float out[3])
+{
+	for (int i = 0; i < 3; i++)
+		out[i] = (float)cJSON_GetArrayItem(a, i)->valuedouble;
+}
+
+/*
+ * Pretrained tags: each tag's eval preprocessing as timm's pretrained_cfg
+ * states it, and the transform output against timm's own
+ * create_transform() on one image (every 7th row and column; fixtures by
+ * scripts/make_timm_tags.py).  An unknown tag is refused naming the known.
+ */
+static void
+test_pretrained_tags(void **state)
+{
+	cJSON *root, *cs, *c;
+	embed_image *img = NULL;
+	char *text;
+	size_t len;
+	int ncase = 0;
+
+	(void)state;
+	assert_int_equal(vv_read_file(FIX "tags.json", 1 << 20, &text, &len), 0);
+	root = cJSON_Parse(text);
+	free(text);
+	assert_non_null(root);
+	assert_int_equal(embed_image_load("tests/fixtures/image/src_250x333.png", &img), 0);
+	cs = cJSON_GetObjectItem(root, "cases");
+	cJSON_ArrayForEach(c, cs) {
+		const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+		const char *interp = cJSON_GetObjectItem(c, "interpolation")->valuestring;
+		const embed_registry_entry *e = embed_registry_find(name, NULL);
+		int size = cJSON_GetArrayItem(cJSON_GetObjectItem(c, "input_size"), 1)->valueint;
+		int stride = cJSON_GetObjectItem(c, "stride")->valueint;
+		char npy[256];
+		vv_array *want = NULL;
+		embed_preproc pp;
+		float mean[3], std[3], *out, m = 0;
+		int ch, y, x;
+
+		if (!e)
+			fail_msg("%s: %s", name, vv_errmsg());
+		triple(cJSON_GetObjectItem(c, "mean"), mean);
+		triple(cJSON_GetObjectItem(c, "std"), std);
+		assert_int_equal(e->img_size, size);
+		assert_true(e->crop_pct == cJSON_GetObjectItem(c, "crop_pct")->valuedouble);
+		assert_int_equal(e->interpolation, !strcmp(interp, "bicubic") ?
+				 EMBED_RESAMPLE_BICUBIC : EMBED_RESAMPLE_BILINEAR);
+		assert_memory_equal(e->mean, mean, sizeof(mean));
+		assert_memory_equal(e->std, std, sizeof(std));
+		embed_registry_preproc(e, &pp);
+		out = malloc(sizeof(float) * 3 * size * size);
+		assert_int_equal(embed_preprocess(&pp, img, out, size, size), 0);
+		snprintf(npy, sizeof(npy), FIX "%s", cJSON_GetObjectItem(c, "transform")->valuestring);
+		assert_int_equal(vv_npy_read(npy, &want), 0);
+		assert_int_equal(want->shape[1], (size + stride - 1) / stride);
+		for (ch = 0; ch < 3; ch++)
+			for (y = 0; y < want->shape[1]; y++)
+				for (x = 0; x < want->shape[2]; x++) {
+					float a = out[((size_t)ch * size + y * stride) * size + x * stride];
+					float b = ((const float *)want->data)[(ch * want->shape[1] + y) *
+									      want->shape[2] + x];
+					float d = fabsf(a - b);
+
+					if (!(d <= m))
+						m = isnan(d) ? INFINITY : d;
+				}
+		print_message("tag %-44s max |diff| vs timm's transform %.3g\n", name, m);
+		assert_true(m <= 1e-6f);
+		vv_array_free(&want);
+		free(out);
+		ncase++;
+	}
+	assert_true(ncase >= 5);
+	cJSON_Delete(root);
+	embed_image_free(&img);
+
+	/* dino and augreg_in21k of one architecture differ in mean/std */
+	assert_true(embed_registry_find("vit_small_patch16_224.dino", NULL)->mean[0] == 0.485f);
+	assert_true(embed_registry_find("vit_small_patch16_224.augreg_in21k", NULL)->mean[0] == 0.5f);
+	/* the generated table knows the default tag of every built-in
+	 * architecture (those timm has tags for: not the tests' own) */
+	for (size_t i = 0; i < embed_registry_count(); i++) {
+		const embed_registry_entry *e = embed_registry_at(i);
+		const embed_timm_tag *t = embed_timm_tag_find(e->name, strlen(e->name), e->default_tag);
+
+		if (strstr(e->name, "_test_"))
+			continue;
+		if (!t)
+			fail_msg("%s.%s is not in timm's tags", e->name, e->default_tag);
+		assert_true(t->crop_pct == e->crop_pct && t->interpolation == e->interpolation);
+		assert_memory_equal(t->mean, e->mean, sizeof(t->mean));
+	}
+	/* unknown tags: one message naming the name and the known tags */
+	assert_null(embed_registry_find("vit_small_patch16_224.nonsense", "x.pth.tar"));
+	assert_non_null(strstr(vv_errmsg(), "x.pth.tar"));
+	assert_non_null(strstr(vv_errmsg(), "unknown pretrained tag \"nonsense\""));
+	assert_non_null(strstr(vv_errmsg(), "dino"));
+}
 
 static void
 test_registry(void **state)
@@ -618,7 +724,7 @@ test_arch_sources(void **state)
 	assert_non_null(strstr(vv_errmsg(), "pos_embed"));
 	assert_non_null(strstr(vv_errmsg(), "args.yaml"));
 	/* args.yaml overrides of the preprocessing */
-	put("alone/args.yaml", "model: vit_test_tiny_patch8_32.some_tag\ncrop_pct: 0.8\n"
+	put("alone/args.yaml", "model: vit_test_tiny_patch8_32\ncrop_pct: 0.8\n"
 	    "interpolation: bilinear\nmean:\n- 0.25\nstd: [0.1, 0.2, 0.3]\ninput_size: [3, 32, 32]\n");
 	m = open1(p, NULL, 0);
 	{
@@ -1088,6 +1194,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_pretrained_tags),
 		cmocka_unit_test(test_run_folder),
 		cmocka_unit_test(test_run_embeddings),
 		cmocka_unit_test(test_twins),

@@ -3,7 +3,10 @@
 #include "embed/images/embed_preproc.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
+#include "embed/models/embed_timm_tags.h"
 #include "embed/models/embed_vit.h"
+
+#include <pthread.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -91,6 +94,99 @@ find_exact(const char *name, size_t n)
 	return NULL;
 }
 
+/* Entries of tagged names whose preprocessing differs from the default
+ * tag's: a copy of the architecture's entry with the tag's values, made on
+ * first use and kept for the life of the process. */
+#define MAX_TAGGED 64
+static embed_registry_entry tagged[MAX_TAGGED];
+static size_t ntagged;
+static pthread_mutex_t tagged_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+same_preproc(const embed_registry_entry *e, const embed_timm_tag *t)
+{
+	return e->interpolation == t->interpolation && e->crop_pct == t->crop_pct &&
+	       !memcmp(e->mean, t->mean, sizeof(e->mean)) && !memcmp(e->std, t->std, sizeof(e->std));
+}
+
+/* "a, b, c" of the known tags of `e` into buf. */
+static void
+list_tags(const embed_registry_entry *e, char *buf, size_t size)
+{
+	size_t i, o = 0, k = embed_timm_tag_count();
+
+	buf[0] = '\0';
+	for (i = 0; i < k && o < size - 8; i++) {
+		const embed_timm_tag *t = embed_timm_tag_at(i);
+		int r;
+
+		if (strcmp(t->arch, e->name))
+			continue;
+		r = snprintf(buf + o, size - o, "%s%s", o ? ", " : "", t->tag);
+		if (r < 0 || (size_t)r >= size - o) {
+			snprintf(buf + o, size - o, ", ...");
+			break;
+		}
+		o += (size_t)r;
+	}
+}
+
+/*
+ * The entry of architecture `e` with pretrained tag `tag`: `e` itself when
+ * the tag is its default or preprocesses the same way, else a copy with
+ * the tag's interpolation, crop_pct, mean and std (timm's pretrained_cfg).
+ * An unknown tag is VV_ENOTFOUND listing the known ones.
+ */
+static const embed_registry_entry *
+with_tag(const embed_registry_entry *e, const char *tag, const char *name, const char *source)
+{
+	const embed_timm_tag *t;
+	embed_registry_entry *n = NULL;
+	char known[1024];
+	size_t i;
+
+	if (e->default_tag && !strcmp(tag, e->default_tag))
+		return e;
+	t = embed_timm_tag_find(e->name, strlen(e->name), tag);
+	if (!t) {
+		list_tags(e, known, sizeof(known));
+		vv_error(VV_ENOTFOUND, "%s%s%.*s: unknown pretrained tag \"%.64s\" of %s (%s%s); "
+			 "its preprocessing is not known: give the name without the tag to use "
+			 "the default tag's", source ? source : "", source ? ": " : "",
+			 EMBED_REGISTRY_NAME_MAX + 64, name, tag, e->name,
+			 known[0] ? "known: " : "timm lists no tags for it", known);
+		return NULL;
+	}
+	if (t->crop_mode != EMBED_CROP_CENTER) {
+		vv_error(VV_EUNSUPPORTED, "%s%s%s.%s: timm's eval transform for this tag is not a "
+			 "centre crop (crop_mode %s)", source ? source : "", source ? ": " : "",
+			 e->name, tag, t->crop_mode == EMBED_CROP_SQUASH ? "squash" : "border");
+		return NULL;
+	}
+	if (same_preproc(e, t))
+		return e;
+	pthread_mutex_lock(&tagged_lock);
+	for (i = 0; i < ntagged; i++)
+		if (!strcmp(tagged[i].name, e->name) && !strcmp(tagged[i].default_tag, t->tag)) {
+			n = &tagged[i];
+			break;
+		}
+	if (!n && ntagged < MAX_TAGGED) {
+		n = &tagged[ntagged++];
+		*n = *e;
+		n->default_tag = t->tag;
+		n->interpolation = t->interpolation;
+		n->crop_pct = t->crop_pct;
+		memcpy(n->mean, t->mean, sizeof(n->mean));
+		memcpy(n->std, t->std, sizeof(n->std));
+	}
+	pthread_mutex_unlock(&tagged_lock);
+	if (!n)
+		vv_error(VV_ENOMEM, "%s: more than %d distinct pretrained tags in one run", name,
+			 MAX_TAGGED);
+	return n;
+}
+
 const embed_registry_entry *
 embed_registry_find(const char *name, const char *source)
 {
@@ -106,7 +202,7 @@ embed_registry_find(const char *name, const char *source)
 	dot = strchr(base, '.');
 	e = find_exact(base, dot ? (size_t)(dot - base) : strlen(base));
 	if (e)
-		return e;
+		return dot ? with_tag(e, dot + 1, name, source) : e;
 	k = embed_registry_count();
 	known[0] = '\0';
 	for (i = 0; i < k && o < sizeof(known) - 8; i++) {

@@ -44,11 +44,14 @@ typedef struct embed_registry_entry {
 
 /*
  * The entry of `name`: an exact name, or a name with a pretrained tag
- * ("vit_base_patch16_224.augreg_in21k_ft_in1k" finds vit_base_patch16_224;
- * a "timm/" hub prefix is ignored too).  NULL when unknown, with
- * VV_ENOTFOUND recorded: the message names `name`, lists the known
- * architectures and says how to add one.  `source` (may be NULL) starts the
- * message.
+ * (a "timm/" or "hf-hub:" prefix is ignored).  A tag selects that tag's
+ * eval preprocessing from timm's pretrained_cfg (embed_timm_tags.h):
+ * "vit_small_patch16_224.dino" gives vit_small_patch16_224's shape with
+ * ImageNet mean/std, its default_tag then names the tag.  NULL when the
+ * architecture or the tag is unknown (VV_ENOTFOUND: the message names
+ * `name` and lists the known architectures or tags) or the tag's eval
+ * transform is not a centre crop (VV_EUNSUPPORTED).  `source` (may be
+ * NULL) starts the message.  The entry lives as long as the process.
  */
 const embed_registry_entry *embed_registry_find(const char *name, const char *source);
 

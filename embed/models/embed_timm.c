@@ -83,14 +83,12 @@ embed_timm_arch(const embed_ckpt *ck, const embed_pt_info *info,
 	*pe = embed_registry_find(cand[pick], source);
 	if (!*pe)
 		return VV_ENOTFOUND;
-	{
-		const char *st;
-		size_t n = base_len(cand[pick], &st);
-
-		if (st[n] == '.' && (*pe)->default_tag && strcmp(st + n + 1, (*pe)->default_tag))
-			vv_info("%s: %.100s: using the preprocessing of the default tag %s.%s",
-				ck->weights, cand[pick], (*pe)->name, (*pe)->default_tag);
-	}
+	if (strcmp((*pe)->default_tag ? (*pe)->default_tag : "", "") &&
+	    strchr(cand[pick], '.'))
+		vv_debug("%s: %.100s: preprocessing of pretrained tag %s (%s, crop_pct %g)",
+			 ck->weights, cand[pick], (*pe)->default_tag,
+			 (*pe)->interpolation == EMBED_RESAMPLE_BICUBIC ? "bicubic" : "bilinear",
+			 (*pe)->crop_pct);
 	*name = cand[pick];
 	*src = pick;
 	return 0;
