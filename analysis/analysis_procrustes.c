@@ -263,6 +263,57 @@ out_free:
 	return err;
 }
 
+/*
+ * Rotate (rotation or reflection, no scaling): frame 0 is P_0 centred;
+ * frame t is P_t centred and rotated onto frame t-1.  The disparity is
+ * scipy's between frame t-1 and P_t (the same as chain's: the rotation
+ * does not depend on the scales).
+ */
+static int
+align_rotate(const double *pca, size_t t, int64_t n, double *out, double *disparity)
+{
+	size_t f, sz = (size_t)n * 2;
+	double *a, *b;
+	int err = 0;
+
+	a = malloc(sz * sizeof(*a));
+	b = malloc(sz * sizeof(*b));
+	if (!a || !b) {
+		err = vv_error(VV_ENOMEM, "Procrustes: out of memory");
+		goto out_free;
+	}
+	for (f = 0; f < t && !err; f++) {
+		const double *p = pca + f * sz, *prev = f ? out + (f - 1) * sz : p;
+		double mean[2] = { 0, 0 };
+		int64_t i;
+
+		/* checks the frame has more than one distinct point, as scipy does */
+		err = analysis_procrustes(prev, p, n, 2, a, b, &disparity[f]);
+		if (err) {
+			vv_error_prefix("frame %zu", f);
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			mean[0] += p[2 * i];
+			mean[1] += p[2 * i + 1];
+		}
+		mean[0] /= (double)n;
+		mean[1] /= (double)n;
+		for (i = 0; i < n; i++) {
+			out[f * sz + 2 * i] = p[2 * i] - mean[0];
+			out[f * sz + 2 * i + 1] = p[2 * i + 1] - mean[1];
+		}
+		if (f)
+			err = rotate_onto(prev, out + f * sz, n);
+		else
+			disparity[f] = 0;
+	}
+out_free:
+	free(b);
+	free(a);
+	return err;
+}
+
 int
 analysis_align(const double *pca, size_t t, int64_t n, int mode, double *out, double *disparity)
 {
@@ -274,6 +325,8 @@ analysis_align(const double *pca, size_t t, int64_t n, int mode, double *out, do
 		return align_pairwise(pca, t, n, mode, out, disparity);
 	case ANALYSIS_ALIGN_GPA:
 		return align_gpa(pca, t, n, out, disparity);
+	case ANALYSIS_ALIGN_ROTATE:
+		return align_rotate(pca, t, n, out, disparity);
 	}
 	return vv_error(VV_EINVAL, "align: unknown mode %d", mode);
 }
@@ -290,23 +343,24 @@ analysis_display_scale(const double *v, size_t count, double target)
 	return mx > 0 ? target / mx : 1.0;
 }
 
-static const char *const align_names[] = { "chain", "anchor", "gpa" };
+static const char *const align_names[] = { "chain", "anchor", "gpa", "rotate" };
+#define NALIGN ((int)(sizeof(align_names) / sizeof(*align_names)))
 
 int
 analysis_parse_align(const char *s, int *out)
 {
 	int i;
 
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < NALIGN; i++)
 		if (s && !strcmp(s, align_names[i])) {
 			*out = i;
 			return 0;
 		}
-	return vv_error(VV_EINVAL, "unknown alignment \"%s\" (expected chain, anchor or gpa)", s ? s : "");
+	return vv_error(VV_EINVAL, "unknown alignment \"%s\" (expected rotate, chain, anchor or gpa)", s ? s : "");
 }
 
 const char *
 analysis_align_name(int mode)
 {
-	return mode >= 0 && mode < 3 ? align_names[mode] : "?";
+	return mode >= 0 && mode < NALIGN ? align_names[mode] : "?";
 }

@@ -9,7 +9,14 @@
  *
  * analysis_align() turns the per-checkpoint PCA outputs into one stable
  * animation.  Modes:
- *   chain  (default; what the original workflow did) frame 0 is
+ *   rotate (default) frame 0 is P0 centred; frame t is P_t centred and
+ *          rotated (rotation or reflection, no scaling) onto frame t-1, the
+ *          rotation being scipy's orthogonal_procrustes of the pair.  Each
+ *          frame keeps its PCA's spread, so the size of the cloud follows
+ *          the embeddings (chain rescales every frame to the previous one's
+ *          standardised size times sqrt(1 - disparity): a cloud that
+ *          "shrinks" where the data did not).  Disparity as chain's.
+ *   chain  (what the original workflow did: scipy.spatial.procrustes) frame 0 is
  *          procrustes(P0, P0), i.e. centred with unit Frobenius norm; frame t
  *          is the B output of procrustes(frame t-1, P_t).  Disparity is the
  *          one to the previous frame.  Small rotations accumulate (drift).
@@ -40,6 +47,7 @@ enum {
 	ANALYSIS_ALIGN_CHAIN = 0,  /* each frame to the previous aligned frame */
 	ANALYSIS_ALIGN_ANCHOR = 1, /* each frame to the last checkpoint */
 	ANALYSIS_ALIGN_GPA = 2,    /* generalised Procrustes to the mean shape */
+	ANALYSIS_ALIGN_ROTATE = 3, /* each frame rotated onto the previous, no scaling */
 };
 
 /* Largest column count analysis_procrustes() accepts. */
@@ -68,7 +76,7 @@ int analysis_align(const double *pca, size_t t, int64_t n, int mode, double *out
  */
 double analysis_display_scale(const double *v, size_t count, double target);
 
-/* "chain" | "anchor" | "gpa" -> ANALYSIS_ALIGN_*; VV_EINVAL otherwise. */
+/* "rotate" | "chain" | "anchor" | "gpa" -> ANALYSIS_ALIGN_*; VV_EINVAL otherwise. */
 int analysis_parse_align(const char *s, int *out);
 
 /* The name of an ANALYSIS_ALIGN_* mode. */

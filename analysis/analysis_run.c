@@ -47,7 +47,8 @@ struct run {
 void
 analysis_opts_default(analysis_opts *o)
 {
-	o->align = ANALYSIS_ALIGN_CHAIN;
+	/* rotation only: the size of the cloud means something (issue 17) */
+	o->align = ANALYSIS_ALIGN_ROTATE;
 	o->k = 0;
 	o->metric = ANALYSIS_METRIC_AUTO;
 	o->ood_scale = ANALYSIS_OOD_MEDIAN;
@@ -58,7 +59,7 @@ analysis_opts_default(analysis_opts *o)
 static int
 check_opts(const analysis_opts *o)
 {
-	if (o->align < ANALYSIS_ALIGN_CHAIN || o->align > ANALYSIS_ALIGN_GPA)
+	if (o->align < ANALYSIS_ALIGN_CHAIN || o->align > ANALYSIS_ALIGN_ROTATE)
 		return vv_error(VV_EINVAL, "analyze: unknown alignment mode %d", o->align);
 	if (o->k < 0)
 		return vv_error(VV_EINVAL, "analyze: k must be positive (got %d)", o->k);

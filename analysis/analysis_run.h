@@ -10,8 +10,9 @@
  * Per checkpoint: 2-D PCA (analysis_pca.h), cleanlab-compatible outlier
  * scores (analysis_ood.h), predictions and label quality when logits exist
  * (analysis_pred.h); then Procrustes alignment over all checkpoints
- * (analysis_procrustes.h) and one display factor for the whole animation so
- * that max |coordinate| = 5.  Each checkpoint is mapped to the training loss
+ * (analysis_procrustes.h; by default rotation only, so each frame keeps its
+ * PCA's spread) and one display factor for the whole animation so that
+ * max |coordinate| = 5.  Each checkpoint is mapped to the training loss
  * last logged at or before its step (analysis_loss.h).
  *
  * Reuse: when analysis.json records the same options and every output is
@@ -29,7 +30,7 @@
 #define ANALYSIS_DISPLAY_MAX 5.0
 
 typedef struct analysis_opts {
-	int align;             /* ANALYSIS_ALIGN_CHAIN (default), _ANCHOR or _GPA */
+	int align;             /* ANALYSIS_ALIGN_ROTATE (default), _CHAIN, _ANCHOR or _GPA */
 	int k;                 /* neighbours for the outlier score; 0 = min(10, N - 1) */
 	int metric;            /* ANALYSIS_METRIC_AUTO (default), _COSINE or _EUCLIDEAN */
 	int ood_scale;         /* ANALYSIS_OOD_MEDIAN (default) or _NONE */

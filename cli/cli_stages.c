@@ -88,9 +88,9 @@ cli_embed_group(embed_stage_opts *o)
 enum { A_ALIGN, A_K, A_METRIC, A_OOD_SCALE, A_LOSS };
 
 static const cli_opt analyze_opts[] = {
-	{ "align", 0, "chain|anchor|gpa", "frame alignment (default chain)", A_ALIGN },
+	{ "align", 0, "rotate|chain|anchor|gpa", "frame alignment: rotate (default, no rescaling), chain (scipy.spatial.procrustes, rescales each frame), anchor, gpa", A_ALIGN },
 	{ "k", 0, "K", "neighbours for outlier scores (default min(10, N-1))", A_K },
-	{ "metric", 0, "cosine|euclidean", "kNN distance (default: cosine when D > 3)", A_METRIC },
+	{ "metric", 0, "auto|cosine|euclidean", "kNN distance (default auto: cosine when D > 3, else euclidean)", A_METRIC },
 	{ "ood-scale", 0, "median|none", "score scaling: cleanlab >= 2.6 (median) or older", A_OOD_SCALE },
 	{ "loss", 0, "FILE", "loss curve from a CSV with columns step,loss", A_LOSS },
 	{ NULL, 0, NULL, NULL, 0 },

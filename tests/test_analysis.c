@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "analysis/analysis_input.h"
+#include "analysis/analysis_pca.h"
 #include "analysis/analysis_report.h"
 #include "analysis/analysis_run.h"
 #include "common/vv_csv.h"
@@ -229,6 +230,8 @@ test_run_outputs(void **state)
 
 	(void)state;
 	analysis_opts_default(&o);
+	assert_int_equal(o.align, ANALYSIS_ALIGN_ROTATE);
+	o.align = ANALYSIS_ALIGN_CHAIN; /* scipy's, kept as an option: its parity */
 	assert_int_equal(analysis_run(dir, &o), 0);
 	p = sub(dir, "coords.npy");
 	assert_int_equal(vv_npy_read(p, &coords), 0);
@@ -360,6 +363,73 @@ test_reuse(void **state)
 	free(p);
 	assert_int_equal(analysis_run(dir, &o), 0);
 	assert_true(mtime_of(dir, "analysis.json") != m2);
+	vv_array_free(&emb);
+	free(dir);
+}
+
+/*
+ * The default alignment keeps the size of the cloud meaningful: frame t of
+ * coords.npy divided by the display scale has the spread (Frobenius norm)
+ * of checkpoint t's own 2-D PCA of its embeddings; scipy's chain does not.
+ */
+static void
+test_cloud_scale_follows_embeddings(void **state)
+{
+	char *dir = workdir("spread", 0), *p;
+	vv_array *emb = load("seq_emb"), *coords;
+	analysis_opts o;
+	double pca[N * 2], worst = 0, scale, chain_ratio[T];
+	cJSON *js;
+	int t, i;
+
+	(void)state;
+	/* the last checkpoint's embeddings spread three times wider */
+	{
+		int64_t shape[2] = { N, D };
+		float *e3 = (float *)emb->data + (size_t)2 * N * D;
+
+		for (i = 0; i < N * D; i++)
+			e3[i] *= 3;
+		p = vv_work_path(dir, "embeddings", names[2], ".npy");
+		assert_int_equal(vv_npy_write(p, VV_F32, e3, 2, shape), 0);
+		free(p);
+	}
+	analysis_opts_default(&o);
+	for (int pass = 0; pass < 2; pass++) {
+		o.align = pass ? ANALYSIS_ALIGN_CHAIN : ANALYSIS_ALIGN_ROTATE;
+		assert_int_equal(analysis_run(dir, &o), 0);
+		p = sub(dir, "coords.npy");
+		assert_int_equal(vv_npy_read(p, &coords), 0);
+		free(p);
+		p = sub(dir, "analysis.json");
+		js = vv_json_load(p);
+		free(p);
+		assert_non_null(js);
+		scale = vv_json_get_double(js, "display_scale", 0);
+		assert_true(scale > 0);
+		for (t = 0; t < T; t++) {
+			double se = 0, sc = 0;
+
+			assert_int_equal(analysis_pca2((float *)emb->data + (size_t)t * N * D, N, D, pca, NULL, NULL), 0);
+			for (i = 0; i < N * 2; i++) {
+				double v = ((float *)coords->data)[(size_t)t * N * 2 + i] / scale;
+
+				se += pca[i] * pca[i];
+				sc += v * v;
+			}
+			if (pass)
+				chain_ratio[t] = sqrt(sc / se);
+			else
+				worst = fmax(worst, fabs(sqrt(sc / se) - 1));
+		}
+		cJSON_Delete(js);
+		vv_array_free(&coords);
+	}
+	print_message("cloud spread / PCA spread: rotate within %.2e of 1; chain %.4g %.4g %.4g\n",
+		      worst, chain_ratio[0], chain_ratio[1], chain_ratio[2]);
+	assert_true(worst <= 1e-5); /* float32 coords */
+	/* chain hides the growth (ratio a third for the last frame): the test tells the two apart */
+	assert_true(fabs(chain_ratio[2] / chain_ratio[1] - 1) > 0.5);
 	vv_array_free(&emb);
 	free(dir);
 }
@@ -593,6 +663,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_outputs),
 		cmocka_unit_test(test_reuse),
+		cmocka_unit_test(test_cloud_scale_follows_embeddings),
 		cmocka_unit_test(test_partial_logits_and_options),
 		cmocka_unit_test(test_foreign_head),
 		cmocka_unit_test(test_report),

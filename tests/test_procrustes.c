@@ -111,6 +111,63 @@ test_anchor(void **state)
 	check_sequence(ANALYSIS_ALIGN_ANCHOR, "seq_anchor", "seq_anchor_disp");
 }
 
+static double
+frob(const double *x, int64_t count)
+{
+	double ss = 0;
+
+	for (int64_t i = 0; i < count; i++)
+		ss += x[i] * x[i];
+	return sqrt(ss);
+}
+
+/*
+ * rotate (the default): each frame keeps its PCA's spread (Frobenius norm
+ * of the centred frame), and is scipy's chain frame up to that scale: the
+ * rotation is scipy's, only the rescaling is gone.  Chain's frames, for
+ * contrast, do not keep the spread.
+ */
+static void
+test_rotate(void **state)
+{
+	int64_t cnt, n, i;
+	double *pca = load_d("seq_pca", &cnt), *chain = load_d("seq_chain", NULL), *edis = load_d("seq_chain_disp", NULL);
+	double *out, dis[3], worst_norm = 0, worst_shape = 0, chain_norm_dev = 0;
+	int t;
+
+	(void)state;
+	n = cnt / 6;
+	out = malloc((size_t)cnt * sizeof(*out));
+	assert_non_null(out);
+	assert_int_equal(analysis_align(pca, 3, n, ANALYSIS_ALIGN_ROTATE, out, dis), 0);
+	for (t = 0; t < 3; t++) {
+		const double *p = pca + t * n * 2, *o = out + t * n * 2, *c = chain + t * n * 2;
+		double mean[2] = { 0, 0 }, ss = 0, no = frob(o, n * 2), nc = frob(c, n * 2), np;
+
+		for (i = 0; i < n; i++) {
+			mean[0] += p[2 * i] / (double)n;
+			mean[1] += p[2 * i + 1] / (double)n;
+		}
+		for (i = 0; i < n; i++)
+			ss += (p[2 * i] - mean[0]) * (p[2 * i] - mean[0]) + (p[2 * i + 1] - mean[1]) * (p[2 * i + 1] - mean[1]);
+		np = sqrt(ss);
+		worst_norm = fmax(worst_norm, fabs(no - np) / np);
+		chain_norm_dev = fmax(chain_norm_dev, fabs(nc - np) / np);
+		for (i = 0; i < n * 2; i++)
+			worst_shape = fmax(worst_shape, fabs(o[i] / no - c[i] / nc));
+		assert_true(fabs(dis[t] - edis[t]) <= PROC_TOL);
+	}
+	print_message("rotate: spread vs PCA %.2e (chain's: %.2e); shape vs scipy chain %.2e\n", worst_norm,
+		      chain_norm_dev, worst_shape);
+	assert_true(worst_norm <= 1e-12);
+	assert_true(worst_shape <= PROC_TOL);
+	assert_true(chain_norm_dev > 1e-3); /* the fixture would catch a rescaling */
+	free(out);
+	free(edis);
+	free(chain);
+	free(pca);
+}
+
 /* Rotate, scale, mirror and shift one n x 2 frame in place. */
 static void
 transform(double *x, int64_t n, double th, double s, int mirror, double dx, double dy)
@@ -229,6 +286,9 @@ test_display_scale_and_names(void **state)
 	assert_int_equal(m, ANALYSIS_ALIGN_ANCHOR);
 	assert_int_equal(analysis_parse_align("chain", &m), 0);
 	assert_int_equal(m, ANALYSIS_ALIGN_CHAIN);
+	assert_int_equal(analysis_parse_align("rotate", &m), 0);
+	assert_int_equal(m, ANALYSIS_ALIGN_ROTATE);
+	assert_string_equal(analysis_align_name(ANALYSIS_ALIGN_ROTATE), "rotate");
 	assert_int_equal(analysis_parse_align("spin", &m), VV_EINVAL);
 	assert_string_equal(analysis_align_name(ANALYSIS_ALIGN_GPA), "gpa");
 }
@@ -241,6 +301,7 @@ main(void)
 		cmocka_unit_test(test_rotated_scaled_mirrored),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_anchor),
+		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_gpa),
 		cmocka_unit_test(test_first_frame_is_standardised),
 		cmocka_unit_test(test_bad_input),
