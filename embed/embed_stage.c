@@ -1,10 +1,10 @@
 /* embed_stage.c - the `embed` stage: checkpoints x images -> .npy files. */
 #include "embed/embed_stage.h"
 #include "embed/embed_labels.h"
+#include "embed/embed_pool.h"
 #include "embed/formats/embed_ckpt.h"
 #include "embed/images/embed_dataset.h"
 #include "embed/models/embed_model.h"
-#include "embed/models/embed_vit.h"
 #include "common/vv_csv.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
@@ -222,29 +222,12 @@ reusable_entry(const stage *s, const embed_ckpt *ck, const char *fp)
 static void
 describe_model(stage *s, const embed_model *m)
 {
-	const embed_vit_config *c = embed_model_config(m);
 	const embed_preproc *pp = embed_model_preproc(m);
 	cJSON *j = cJSON_CreateObject(), *p = cJSON_CreateObject();
 	double mean[3], std[3];
 	int i;
 
-	cJSON_AddNumberToObject(j, "hidden_size", c->hidden);
-	cJSON_AddNumberToObject(j, "num_hidden_layers", c->layers);
-	cJSON_AddNumberToObject(j, "num_attention_heads", c->heads);
-	cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate);
-	cJSON_AddNumberToObject(j, "image_width", c->image_w);
-	cJSON_AddNumberToObject(j, "image_height", c->image_h);
-	cJSON_AddNumberToObject(j, "patch_size", c->patch);
-	cJSON_AddNumberToObject(j, "num_channels", c->channels);
-	cJSON_AddNumberToObject(j, "layer_norm_eps", c->ln_eps);
-	cJSON_AddStringToObject(j, "hidden_act", c->act == EMBED_ACT_GELU ? "gelu" : "gelu_tanh");
-	cJSON_AddBoolToObject(j, "qkv_bias", c->qkv_bias);
-	cJSON_AddNumberToObject(j, "prefix_tokens", c->prefix_tokens);
-	cJSON_AddStringToObject(j, "global_pool", c->global_pool ? "avg" : "token");
-	cJSON_AddNumberToObject(j, "num_labels", c->num_labels);
-	if (c->n_arch)
-		cJSON_AddStringToObject(j, "architecture", c->architectures[0]);
-
+	embed_model_describe(m, j);
 	cJSON_AddBoolToObject(p, "do_resize", pp->do_resize);
 	if (pp->resize_shortest)
 		cJSON_AddNumberToObject(p, "shortest_edge", pp->shortest);
@@ -278,7 +261,7 @@ describe_model(stage *s, const embed_model *m)
  * before the forward pass, so that a mismatch costs no embedding time.
  */
 static int
-match_labels(stage *s, const embed_ckpt *ck, const embed_vit_config *c, int *col, int *mode)
+match_labels(stage *s, const embed_ckpt *ck, const embed_model_info *c, int *col, int *mode)
 {
 	const embed_dataset *d = s->data;
 	embed_label_opts lo = { s->o->label_map, s->o->labels_by_index };
@@ -380,7 +363,7 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 {
 	const embed_stage_opts *o = s->o;
 	size_t n = s->samples->n, per, i;
-	const embed_vit_config *c;
+	const embed_model_info *c;
 	const embed_preproc *pp;
 	embed_model *m = NULL;
 	float *pix = NULL, *emb = NULL, *logits = NULL;
@@ -394,9 +377,9 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	err = embed_model_open(ck, &m);
 	if (err)
 		return err;
-	c = embed_model_config(m);
+	c = embed_model_get_info(m);
 	pp = embed_model_preproc(m);
-	D = c->hidden;
+	D = c->dim;
 	nl = c->num_labels;
 	if (s->dim > 0 && D != s->dim) {
 		err = vv_error(VV_EMISMATCH, "%s: hidden size %d differs from the other checkpoints' %d",
@@ -425,7 +408,7 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 			goto out_free_model;
 	}
 	describe_model(s, m);
-	if (c->global_pool && o->pool == EMBED_POOL_CLS && idx == 0)
+	if (c->avg_pool && !c->pool_fixed && o->pool == EMBED_POOL_CLS && idx == 0)
 		vv_warn("%s: the model pools by averaging; --pool head gives the features its "
 			"classifier sees", ck->name);
 	err = ensure_cache(s, pp);

@@ -231,7 +231,7 @@ embed_folder(const char *rel, int format, float *emb, float *logits)
 	assert_int_equal(l->v[0].format, format);
 	if (embed_model_open(&l->v[0], &m))
 		fail_msg("%s", vv_errmsg());
-	assert_int_equal(embed_model_config(m)->num_labels, 4);
+	assert_int_equal(embed_model_get_info(m)->num_labels, 4);
 	assert_int_equal(embed_model_forward(m, px, 4, EMBED_POOL_CLS, emb, logits), 0);
 	embed_model_free(&m);
 	embed_ckpt_list_free(&l);

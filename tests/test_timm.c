@@ -48,12 +48,21 @@
 
 /* The test architectures of scripts/make_fixtures_timm.py (TEST_ARCHS). */
 static const embed_registry_entry test_archs[] = {
-	{ "vit_test_tiny_patch8_32", 2, 24, 3, 2.0, 8, 32, 1, EMBED_POOL_CLS, "test",
-	  EMBED_RESAMPLE_BICUBIC, 0.9, { 0.5f, 0.5f, 0.5f }, { 0.5f, 0.5f, 0.5f } },
-	{ "deit_test_tiny_distilled_patch8_32", 2, 24, 3, 2.0, 8, 32, 2, EMBED_POOL_CLS, "test",
-	  EMBED_RESAMPLE_BICUBIC, 0.9, { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f } },
-	{ "vit_test_gap_patch8_32", 2, 24, 3, 2.0, 8, 32, 1, EMBED_POOL_MEAN, "test",
-	  EMBED_RESAMPLE_BICUBIC, 0.9, { 0.5f, 0.5f, 0.5f }, { 0.5f, 0.5f, 0.5f } },
+	{ .name = "vit_test_tiny_patch8_32", .depth = 2, .width = 24, .heads = 3,
+	  .mlp_ratio = 2.0, .patch = 8, .img_size = 32, .prefix_tokens = 1,
+	  .global_pool = EMBED_POOL_CLS, .default_tag = "test",
+	  .interpolation = EMBED_RESAMPLE_BICUBIC, .crop_pct = 0.9,
+	  .mean = { 0.5f, 0.5f, 0.5f }, .std = { 0.5f, 0.5f, 0.5f } },
+	{ .name = "deit_test_tiny_distilled_patch8_32", .depth = 2, .width = 24, .heads = 3,
+	  .mlp_ratio = 2.0, .patch = 8, .img_size = 32, .prefix_tokens = 2,
+	  .global_pool = EMBED_POOL_CLS, .default_tag = "test",
+	  .interpolation = EMBED_RESAMPLE_BICUBIC, .crop_pct = 0.9,
+	  .mean = { 0.485f, 0.456f, 0.406f }, .std = { 0.229f, 0.224f, 0.225f } },
+	{ .name = "vit_test_gap_patch8_32", .depth = 2, .width = 24, .heads = 3,
+	  .mlp_ratio = 2.0, .patch = 8, .img_size = 32, .prefix_tokens = 1,
+	  .global_pool = EMBED_POOL_MEAN, .default_tag = "test",
+	  .interpolation = EMBED_RESAMPLE_BICUBIC, .crop_pct = 0.9,
+	  .mean = { 0.5f, 0.5f, 0.5f }, .std = { 0.5f, 0.5f, 0.5f } },
 };
 
 static int
@@ -165,8 +174,8 @@ run_model(embed_model *m, outs *o)
 {
 	vv_array *px = tu_load_npy(FIX "pixels.npy");
 
-	assert_int_equal(embed_model_config(m)->hidden, 24);
-	assert_int_equal(embed_model_config(m)->num_labels, 5);
+	assert_int_equal(embed_model_get_info(m)->dim, 24);
+	assert_int_equal(embed_model_get_info(m)->num_labels, 5);
 	assert_int_equal(embed_model_forward(m, px->data, 3, EMBED_POOL_CLS, o->cls, o->logits), 0);
 	assert_int_equal(embed_model_forward(m, px->data, 3, EMBED_POOL_HEAD, o->head, NULL), 0);
 	assert_int_equal(embed_model_forward(m, px->data, 3, EMBED_POOL_MEAN, o->mean, NULL), 0);
@@ -386,6 +395,11 @@ test_registry(void **state)
 	n = embed_registry_count();
 	assert_true(n >= 22);
 	for (i = 0; i < n; i++) {
+		if (strcmp(embed_registry_family(embed_registry_at(i)), "vit")) {
+			/* other families are not ViT configs */
+			assert_int_equal(embed_registry_config(embed_registry_at(i), &c), VV_EINVAL);
+			continue;
+		}
 		assert_int_equal(embed_registry_config(embed_registry_at(i), &c), 0);
 		embed_vit_config_free(&c);
 	}
@@ -550,8 +564,8 @@ test_run_embeddings(void **state)
 
 		if (embed_model_open(&l->v[i], &m))
 			fail_msg("%s", vv_errmsg());
-		assert_string_equal(embed_model_config(m)->architectures[0], "vit_test_tiny_patch8_32");
-		assert_string_equal(embed_model_config(m)->id2label[4], "LABEL_4");
+		assert_string_equal(embed_model_vit_config(m)->architectures[0], "vit_test_tiny_patch8_32");
+		assert_string_equal(embed_model_vit_config(m)->id2label[4], "LABEL_4");
 		run_model(m, &o);
 		snprintf(what, sizeof(what), "run %s", l->v[i].name);
 		e = check_ref(&o, ref[i], what);
@@ -640,7 +654,7 @@ test_deit_ls_gap(void **state)
 	(void)state;
 	/* DeiT distilled: logits (head(cls) + head_dist(dist)) / 2 */
 	m = open1(FIX "deit.pth.tar", NULL, 0);
-	assert_int_equal(embed_model_config(m)->prefix_tokens, 2);
+	assert_int_equal(embed_model_vit_config(m)->prefix_tokens, 2);
 	assert_true(embed_model_preproc(m)->mean[0] == 0.485f);
 	run_model(m, &a);
 	embed_model_free(&m);
@@ -661,7 +675,7 @@ test_deit_ls_gap(void **state)
 	check_ref(&a, "ls", "LayerScale");
 	/* avg pooling with fc_norm, no final norm */
 	m = open1(FIX "gap.pth.tar", NULL, 0);
-	assert_int_equal(embed_model_config(m)->global_pool, EMBED_POOL_MEAN);
+	assert_int_equal(embed_model_vit_config(m)->global_pool, EMBED_POOL_MEAN);
 	run_model(m, &a);
 	embed_model_free(&m);
 	check_ref(&a, "gap", "avg pool + fc_norm");
@@ -761,7 +775,7 @@ test_arch_sources(void **state)
 	put("alone/args.yaml", "model: vit_test_gap_patch8_32\n");
 	p = tpath("alone/model.bin");
 	m = open1(p, NULL, 0); /* gap arch, weights with norm (no fc_norm): norm then mean */
-	assert_int_equal(embed_model_config(m)->global_pool, EMBED_POOL_MEAN);
+	assert_int_equal(embed_model_vit_config(m)->global_pool, EMBED_POOL_MEAN);
 	run_model(m, &a);
 	/* the head then reads mean(norm(x)) = EMBED_POOL_MEAN of W_10 */
 	{
@@ -848,11 +862,11 @@ real_shapes(const char *arch, int depth, int d, int mlp, int patch, int tokens, 
 	assert_int_equal(embed_safetensors_save(p, t, NULL), 0);
 	embed_tensors_free(&t);
 	m = open1(p, arch, 0);
-	img = embed_model_config(m)->image_w;
-	assert_int_equal(embed_model_config(m)->hidden, d);
-	assert_int_equal(embed_model_config(m)->layers, depth);
-	assert_int_equal(embed_model_config(m)->intermediate, mlp);
-	assert_int_equal(embed_model_config(m)->num_labels, 3);
+	img = embed_model_vit_config(m)->image_w;
+	assert_int_equal(embed_model_get_info(m)->dim, d);
+	assert_int_equal(embed_model_vit_config(m)->layers, depth);
+	assert_int_equal(embed_model_vit_config(m)->intermediate, mlp);
+	assert_int_equal(embed_model_get_info(m)->num_labels, 3);
 	assert_int_equal((img / patch) * (img / patch) + 1 + dist, tokens);
 	px = calloc((size_t)3 * img * img, sizeof(float));
 	emb = malloc((size_t)d * sizeof(float));

@@ -55,7 +55,7 @@ static void
 check_variant(const char *dir, const char *ref, int has_head)
 {
 	embed_model *m = open_folder(dir);
-	const embed_vit_config *c = embed_model_config(m);
+	const embed_vit_config *c = embed_model_vit_config(m);
 	vv_array *px = tu_load_npy(FIX "pixels.npy"), *r;
 	int b = (int)px->shape[0], d = c->hidden;
 	float *emb = calloc((size_t)b * d, sizeof(float));
@@ -172,9 +172,9 @@ test_variant(void **state)
 	(void)state;
 	check_variant(FIX "variant", "variant", 1);
 	m = open_folder(FIX "variant");
-	assert_int_equal(embed_model_config(m)->act, EMBED_ACT_GELU_TANH);
-	assert_int_equal(embed_model_config(m)->qkv_bias, 0);
-	assert_true(embed_model_config(m)->ln_eps == 1e-6);
+	assert_int_equal(embed_model_vit_config(m)->act, EMBED_ACT_GELU_TANH);
+	assert_int_equal(embed_model_vit_config(m)->qkv_bias, 0);
+	assert_true(embed_model_vit_config(m)->ln_eps == 1e-6);
 	embed_model_free(&m);
 }
 

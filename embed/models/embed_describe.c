@@ -4,7 +4,7 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "embed/models/embed_timm.h"
-#include "embed/models/embed_vit.h"
+#include "embed/models/embed_model.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -80,13 +80,50 @@ print_weights(const embed_tensors *t, const embed_pt_info *info, FILE *out)
 	fprintf(out, "\n");
 }
 
+/* The family's shape keys as "key value, ..." */
 static void
-print_model(const embed_vit_config *c, const embed_preproc *pp, FILE *out)
+print_shape(const embed_model *m, FILE *out)
 {
-	fprintf(out, "  shape: %d layers, width %d, %d heads, MLP %d, patch %d, image %dx%d, "
-		"%d prefix token(s), pool %s, LayerNorm eps %g\n", c->layers, c->hidden, c->heads,
-		c->intermediate, c->patch, c->image_w, c->image_h, c->prefix_tokens,
-		c->global_pool == EMBED_POOL_MEAN ? "avg" : "token", c->ln_eps);
+	cJSON *j = cJSON_CreateObject(), *it;
+	int first = 1;
+
+	if (!j)
+		return;
+	embed_model_describe(m, j);
+	fprintf(out, "  shape:");
+	cJSON_ArrayForEach(it, j) {
+		const char *k = it->string;
+
+		if (!strcmp(k, "family") || !strcmp(k, "name") || !strcmp(k, "architecture") ||
+		    !strcmp(k, "num_labels"))
+			continue;
+		fprintf(out, "%s %s ", first ? "" : ",", k);
+		first = 0;
+		if (cJSON_IsNumber(it))
+			fprintf(out, "%g", it->valuedouble);
+		else if (cJSON_IsString(it))
+			fprintf(out, "%s", it->valuestring);
+		else if (cJSON_IsBool(it))
+			fprintf(out, "%s", cJSON_IsTrue(it) ? "true" : "false");
+		else if (cJSON_IsArray(it)) {
+			const cJSON *e;
+			int f2 = 1;
+
+			fprintf(out, "(");
+			cJSON_ArrayForEach(e, it) {
+				fprintf(out, "%s%g", f2 ? "" : ", ", e->valuedouble);
+				f2 = 0;
+			}
+			fprintf(out, ")");
+		}
+	}
+	fprintf(out, "\n");
+	cJSON_Delete(j);
+}
+
+static void
+print_preproc(const embed_preproc *pp, FILE *out)
+{
 	fprintf(out, "  preprocessing: ");
 	if (!pp->do_resize)
 		fprintf(out, "no resize");
@@ -105,48 +142,18 @@ print_model(const embed_vit_config *c, const embed_preproc *pp, FILE *out)
 }
 
 static void
-print_labels(const embed_vit_config *c, int nl, FILE *out)
+print_labels(const embed_model_info *c, FILE *out)
 {
-	int k;
+	int k, nl = c->num_labels;
 
 	if (!nl) {
 		fprintf(out, "  classifier: none\n");
 		return;
 	}
-	fprintf(out, "  classifier: %d outputs", nl);
-	if (c->id2label && c->num_labels == nl) {
-		fprintf(out, ":");
-		for (k = 0; k < nl && k < 20; k++)
-			fprintf(out, " %s", c->id2label[k]);
-		fprintf(out, "%s", nl > 20 ? " ..." : "");
-	} else {
-		fprintf(out, " (no label names)");
-	}
-	fprintf(out, "\n");
-}
-
-/* The model part of an HF checkpoint folder. */
-static int
-hf_model(const embed_ckpt *ck, embed_vit_config **pc, embed_preproc *pp, FILE *out)
-{
-	char *cfg = vv_path_join(ck->path, "config.json");
-	char *ppc = vv_path_join(ck->path, "preprocessor_config.json");
-	int err;
-
-	if (!cfg || !ppc) {
-		err = vv_error(VV_ENOMEM, "out of memory");
-		goto out;
-	}
-	err = embed_vit_config_load(cfg, pc);
-	if (!err)
-		err = embed_preproc_load(ppc, *pc, pp);
-	if (!err)
-		fprintf(out, "  model: %s (%s)\n", (*pc)->n_arch ? (*pc)->architectures[0] : "ViT",
-			cfg);
-out:
-	free(cfg);
-	free(ppc);
-	return err;
+	fprintf(out, "  classifier: %d outputs:", nl);
+	for (k = 0; k < nl && k < 20; k++)
+		fprintf(out, " %s", c->id2label[k]);
+	fprintf(out, "%s\n", nl > 20 ? " ..." : "");
 }
 
 int
@@ -154,48 +161,47 @@ embed_describe(const embed_ckpt_list *l, FILE *out)
 {
 	const embed_ckpt *ck;
 	const embed_registry_entry *e;
-	embed_vit_config *c = NULL;
+	const embed_model_info *mi;
 	embed_tensors *t = NULL;
-	embed_vit *vit = NULL;
-	embed_preproc pp;
+	embed_model *m = NULL;
 	embed_pt_info info;
 	const char *name;
-	int err, src, timm;
+	int err, src;
 
 	print_checkpoints(l, out);
 	if (!l->n)
 		return 0;
 	ck = &l->v[l->n - 1];
-	timm = ck->format == EMBED_CKPT_TIMM;
 	fprintf(out, "last checkpoint %s (%s):\n", ck->name, ck->weights);
 	err = embed_ckpt_load(ck, &t, &info);
 	if (err)
 		goto out_check;
 	print_weights(t, &info, out);
-	if (timm) {
+	embed_tensors_free(&t);
+	if (ck->format == EMBED_CKPT_TIMM) {
 		err = embed_timm_arch(ck, &info, &e, &name, &src);
-		if (err)
+		if (!err)
+			fprintf(out, "  architecture: %s (%s from %s)\n", e->name, name,
+				embed_arch_source_name(src));
+		else if (src >= 0)
 			goto out_check;
-		fprintf(out, "  architecture: %s (%s from %s)\n", e->name, name,
-			embed_arch_source_name(src));
-		err = embed_timm_config(ck, e, t, &c, &pp);
-	} else {
-		err = hf_model(ck, &c, &pp, out);
+		else
+			fprintf(out, "  architecture: none named; from the tensor names\n");
 	}
+	err = embed_model_open(ck, &m);
 	if (err)
 		goto out_check;
-	print_model(c, &pp, out);
-	err = embed_vit_build(c, t, timm ? &embed_vit_naming_timm : &embed_vit_naming_hf,
-			      ck->weights, &vit);
-	if (err)
-		goto out_check;
-	print_labels(c, embed_vit_num_labels(vit), out);
+	mi = embed_model_get_info(m);
+	fprintf(out, "  model: %s (family %s%s%s)\n", mi->name, mi->family,
+		mi->arch[0] ? ", " : "", mi->arch);
+	print_shape(m, out);
+	print_preproc(&mi->pp, out);
+	print_labels(mi, out);
 	fprintf(out, "  check: the weights build the model\n");
 out_check:
 	if (err)
 		fprintf(out, "  check: %s\n", vv_errmsg());
-	embed_vit_free(&vit);
-	embed_vit_config_free(&c);
+	embed_model_free(&m);
 	embed_tensors_free(&t);
 	embed_pt_info_reset(&info);
 	return err;

@@ -1,71 +1,99 @@
-/* embed_model.c - config + preprocessing + ViT of one checkpoint. */
+/* embed_model.c - one checkpoint's model family, opened and run. */
 #include "embed/models/embed_model.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
+#include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "embed/models/embed_timm.h"
+#include "embed/models/embed_vit_family.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* config.json files larger than this are not configs */
+#define CONFIG_MAX_FILE ((size_t)16 << 20)
 
 struct embed_model {
-	embed_vit_config *cfg; /* config.json, labels set to the head present */
-	embed_preproc pp;      /* preprocessor_config.json or defaults */
-	embed_vit *vit;        /* the network */
+	const embed_family *fam; /* the family that opened it */
+	void *state;             /* the family's model */
+	embed_model_info info;   /* what it is */
 };
 
-/* Make the config's labels describe the head the weights hold. */
+/*
+ * An HF folder: read config.json and its model_type, then let the family
+ * open it.
+ */
 static int
-match_labels(embed_model *m, const char *cfg_path)
+open_hf(const embed_ckpt *ck, embed_model *m)
 {
-	int nl = embed_vit_num_labels(m->vit);
+	embed_family_probe p = { .ck = ck };
+	char *cfg_path, *text = NULL;
+	cJSON *root = NULL;
+	const cJSON *mt;
+	size_t len;
+	int err;
 
-	if (!nl)
-		return embed_vit_config_set_labels(m->cfg, 0, NULL);
-	if (!m->cfg->num_labels) {
-		vv_debug("%s: no id2label; naming the %d classifier outputs LABEL_<i>", cfg_path, nl);
-		return embed_vit_config_set_labels(m->cfg, nl, NULL);
+	cfg_path = vv_path_join(ck->path, "config.json");
+	if (!cfg_path)
+		return vv_error(VV_ENOMEM, "out of memory");
+	/* a missing file is VV_ENOTFOUND, a folder or unreadable file VV_EREAD */
+	err = vv_read_file(cfg_path, CONFIG_MAX_FILE, &text, &len);
+	if (err)
+		goto out_free_path;
+	root = vv_json_parse(cfg_path, text, len);
+	if (!root) {
+		err = VV_EFORMAT;
+		goto out_free_text;
 	}
-	if (m->cfg->num_labels != nl)
-		return vv_error(VV_EMISMATCH, "%s: id2label has %d labels but the classifier has "
-				"%d outputs", cfg_path, m->cfg->num_labels, nl);
-	return 0;
+	mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+	p.config_path = cfg_path;
+	p.config_text = text;
+	p.config_len = len;
+	p.model_type = cJSON_IsString(mt) ? mt->valuestring : NULL;
+	m->fam = embed_family_find(&p);
+	if (!m->fam) {
+		err = VV_EUNSUPPORTED;
+		goto out_free_json;
+	}
+	err = m->fam->open(&p, &m->state, &m->info);
+out_free_json:
+	cJSON_Delete(root);
+out_free_text:
+	free(text);
+out_free_path:
+	free(cfg_path);
+	return err;
 }
 
 /*
- * A timm checkpoint: architecture from --arch / the checkpoint / args.yaml,
- * config and preprocessing from the registry (+ args.yaml), timm names.
+ * A timm-style file: load it, resolve the architecture (an unknown name is
+ * an error; no name at all lets the families look at the tensor names),
+ * then let the family build it from the loaded tensors.
  */
 static int
 open_timm(const embed_ckpt *ck, embed_model *m)
 {
-	const embed_registry_entry *e;
+	embed_family_probe p = { .ck = ck };
 	embed_tensors *t = NULL;
 	embed_pt_info info;
-	const char *name;
-	char msg[1024];
-	int err, src;
+	int err;
 
 	err = embed_ckpt_load(ck, &t, &info);
 	if (err)
 		return err;
-	err = embed_timm_arch(ck, &info, &e, &name, &src);
-	if (err)
-		goto out_free;
-	if (info.used_ema)
-		vv_debug("%s: EMA weights", ck->weights);
-	err = embed_timm_config(ck, e, t, &m->cfg, &m->pp);
-	if (err)
-		goto out_free;
-	err = embed_vit_build_consume(m->cfg, t, &embed_vit_naming_timm, ck->weights, &m->vit);
-	if (err) {
-		/* name the architecture the shapes were expected from */
-		snprintf(msg, sizeof(msg), "%s", vv_errmsg());
-		vv_error(err, "%s (architecture %s from %s)", msg, e->name,
-			 embed_arch_source_name(src));
+	p.t = t;
+	p.info = &info;
+	err = embed_timm_arch(ck, &info, &p.entry, &p.arch_name, &p.arch_src);
+	if (err && p.arch_src >= 0)
+		goto out_free; /* a name the registry does not know */
+	p.arch_err = err;
+	m->fam = embed_family_find(&p);
+	if (!m->fam) {
+		err = VV_EUNSUPPORTED;
 		goto out_free;
 	}
-	err = match_labels(m, ck->weights);
+	err = m->fam->open(&p, &m->state, &m->info);
 out_free:
 	embed_tensors_free(&t);
 	embed_pt_info_reset(&info);
@@ -76,90 +104,55 @@ int
 embed_model_open(const embed_ckpt *ck, embed_model **pm)
 {
 	embed_model *m;
-	embed_tensors *t = NULL;
-	char *cfg_path, *pp_path;
-	int err, w, h;
+	int err;
 
 	*pm = NULL;
-	if (ck->format == EMBED_CKPT_TIMM) {
-		m = calloc(1, sizeof(*m));
-		if (!m)
-			return vv_error(VV_ENOMEM, "out of memory");
-		err = open_timm(ck, m);
-		if (err) {
-			embed_model_free(&m);
-			return err;
-		}
-		*pm = m;
-		return 0;
-	}
 	m = calloc(1, sizeof(*m));
-	cfg_path = vv_path_join(ck->path, "config.json");
-	pp_path = vv_path_join(ck->path, "preprocessor_config.json");
-	if (!m || !cfg_path || !pp_path) {
-		err = vv_error(VV_ENOMEM, "out of memory");
-		goto out_free;
+	if (!m)
+		return vv_error(VV_ENOMEM, "out of memory");
+	err = ck->format == EMBED_CKPT_TIMM ? open_timm(ck, m) : open_hf(ck, m);
+	if (err) {
+		embed_model_free(&m);
+		return err;
 	}
-	err = embed_vit_config_load(cfg_path, &m->cfg);
-	if (err)
-		goto out_free;
-	err = embed_preproc_load(pp_path, m->cfg, &m->pp);
-	if (err)
-		goto out_free;
-	if (m->cfg->channels != 3) {
-		err = vv_error(VV_EUNSUPPORTED, "%s: num_channels %d (images are RGB, 3 channels)",
-			       cfg_path, m->cfg->channels);
-		goto out_free;
-	}
-	if (embed_preproc_out_size(&m->pp, &w, &h)) {
-		err = vv_error(VV_EUNSUPPORTED, "%s: the preprocessing gives no fixed image size "
-			       "(resize to a shortest edge without a crop)", pp_path);
-		goto out_free;
-	}
-	if (w != m->cfg->image_w || h != m->cfg->image_h) {
-		err = vv_error(VV_EMISMATCH, "%s: preprocessing gives %dx%d images but config.json "
-			       "has image_size %dx%d", pp_path, w, h, m->cfg->image_w,
-			       m->cfg->image_h);
-		goto out_free;
-	}
-	err = embed_ckpt_load_tensors(ck, &t);
-	if (err)
-		goto out_free;
-	err = embed_vit_build_consume(m->cfg, t, &embed_vit_naming_hf, ck->weights, &m->vit);
-	embed_tensors_free(&t);
-	if (err)
-		goto out_free;
-	err = match_labels(m, cfg_path);
-	if (err)
-		goto out_free;
-	free(cfg_path);
-	free(pp_path);
 	*pm = m;
 	return 0;
-out_free:
-	free(cfg_path);
-	free(pp_path);
-	embed_model_free(&m);
-	return err;
+}
+
+const embed_model_info *
+embed_model_get_info(const embed_model *m)
+{
+	return &m->info;
 }
 
 const embed_vit_config *
-embed_model_config(const embed_model *m)
+embed_model_vit_config(const embed_model *m)
 {
-	return m->cfg;
+	return m->fam == &embed_family_vit ? embed_vit_family_config(m->state) : NULL;
 }
 
 const embed_preproc *
 embed_model_preproc(const embed_model *m)
 {
-	return &m->pp;
+	return &m->info.pp;
+}
+
+void
+embed_model_describe(const embed_model *m, cJSON *j)
+{
+	cJSON_AddStringToObject(j, "family", m->info.family);
+	cJSON_AddStringToObject(j, "name", m->info.name);
+	if (m->info.arch[0])
+		cJSON_AddStringToObject(j, "architecture", m->info.arch);
+	cJSON_AddNumberToObject(j, "num_labels", m->info.num_labels);
+	m->fam->describe(m->state, j);
 }
 
 int
 embed_model_forward(embed_model *m, const float *pixels, int batch, int pool, float *emb,
 		    float *logits)
 {
-	return embed_vit_forward(m->vit, pixels, batch, pool, emb, logits);
+	return m->fam->forward(m->state, pixels, batch, pool, emb, logits);
 }
 
 void
@@ -169,8 +162,8 @@ embed_model_free(embed_model **pm)
 
 	if (!m)
 		return;
-	embed_vit_free(&m->vit);
-	embed_vit_config_free(&m->cfg);
+	if (m->fam)
+		m->fam->free(&m->state);
 	free(m);
 	*pm = NULL;
 }

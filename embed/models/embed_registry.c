@@ -22,6 +22,25 @@
 #define BICUBIC EMBED_RESAMPLE_BICUBIC
 #define TOKEN EMBED_POOL_CLS
 
+/* one ViT line: name, depth, width, heads, mlp_ratio, patch, image size,
+ * prefix tokens, pool, default tag, interpolation, crop_pct, mean, std */
+#define VIT(nm, d, w, h, mlp, p, img, pre, pool, tag, interp, crop, mn, sd)               \
+	{ .name = nm, .depth = d, .width = w, .heads = h, .mlp_ratio = mlp, .patch = p,    \
+	  .img_size = img, .prefix_tokens = pre, .global_pool = pool, .default_tag = tag,   \
+	  .interpolation = interp, .crop_pct = crop, .mean = mn, .std = sd }
+
+/* Swin stage depths and heads by size (timm's swin_{tiny,small,base,large}_*) */
+#define SWIN_T .depth = 12, .heads = 3, .stage_depths = { 2, 2, 6, 2 }, .stage_heads = { 3, 6, 12, 24 }
+#define SWIN_S .depth = 24, .heads = 3, .stage_depths = { 2, 2, 18, 2 }, .stage_heads = { 3, 6, 12, 24 }
+#define SWIN_B .depth = 24, .heads = 4, .stage_depths = { 2, 2, 18, 2 }, .stage_heads = { 4, 8, 16, 32 }
+#define SWIN_L .depth = 24, .heads = 6, .stage_depths = { 2, 2, 18, 2 }, .stage_heads = { 6, 12, 24, 48 }
+/* one Swin line: name, embed_dim, window, image size, default tag, crop_pct, size */
+#define SWIN(nm, dim, win, img, tag, crop, ...)                                         \
+	{ .name = nm, .width = dim, .mlp_ratio = 4.0, .patch = 4, .img_size = img,      \
+	  .prefix_tokens = 1, .global_pool = EMBED_POOL_MEAN, .default_tag = tag,       \
+	  .interpolation = BICUBIC, .crop_pct = crop, .mean = IMAGENET_MEAN,            \
+	  .std = IMAGENET_STD, .family = "swin", .window = win, __VA_ARGS__ }
+
 /*
  * One line per architecture.  Shapes from the @register_model functions of
  * timm/models/vision_transformer.py and deit.py (mlp_ratio 4, qkv_bias,
@@ -33,28 +52,39 @@
  */
 static const embed_registry_entry builtin[] = {
 	/* name                        depth width heads mlp patch img pre pool  tag                     interp  crop */
-	{ "vit_tiny_patch16_224",      12, 192,  3, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_tiny_patch16_384",      12, 192,  3, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_small_patch16_224",     12, 384,  6, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_small_patch16_384",     12, 384,  6, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_small_patch32_224",     12, 384,  6, 4.0, 32, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_small_patch32_384",     12, 384,  6, 4.0, 32, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_base_patch16_224",      12, 768, 12, 4.0, 16, 224, 1, TOKEN, "augreg2_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_base_patch16_384",      12, 768, 12, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_base_patch8_224",       12, 768, 12, 4.0,  8, 224, 1, TOKEN, "augreg2_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_base_patch32_224",      12, 768, 12, 4.0, 32, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_base_patch32_384",      12, 768, 12, 4.0, 32, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_large_patch16_224",     24, 1024, 16, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_large_patch16_384",     24, 1024, 16, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k", BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "vit_large_patch32_384",     24, 1024, 16, 4.0, 32, 384, 1, TOKEN, "orig_in21k_ft_in1k",   BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD },
-	{ "deit_tiny_patch16_224",     12, 192,  3, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_small_patch16_224",    12, 384,  6, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_base_patch16_224",     12, 768, 12, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_base_patch16_384",     12, 768, 12, 4.0, 16, 384, 1, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_tiny_distilled_patch16_224",  12, 192,  3, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_small_distilled_patch16_224", 12, 384,  6, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_base_distilled_patch16_224",  12, 768, 12, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD },
-	{ "deit_base_distilled_patch16_384",  12, 768, 12, 4.0, 16, 384, 2, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD },
+	VIT("vit_tiny_patch16_224",      12, 192,  3, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_tiny_patch16_384",      12, 192,  3, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_small_patch16_224",     12, 384,  6, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_small_patch16_384",     12, 384,  6, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_small_patch32_224",     12, 384,  6, 4.0, 32, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_small_patch32_384",     12, 384,  6, 4.0, 32, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_base_patch16_224",      12, 768, 12, 4.0, 16, 224, 1, TOKEN, "augreg2_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_base_patch16_384",      12, 768, 12, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_base_patch8_224",       12, 768, 12, 4.0,  8, 224, 1, TOKEN, "augreg2_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_base_patch32_224",      12, 768, 12, 4.0, 32, 224, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_base_patch32_384",      12, 768, 12, 4.0, 32, 384, 1, TOKEN, "augreg_in21k_ft_in1k",  BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_large_patch16_224",     24, 1024, 16, 4.0, 16, 224, 1, TOKEN, "augreg_in21k_ft_in1k", BICUBIC, 0.9, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_large_patch16_384",     24, 1024, 16, 4.0, 16, 384, 1, TOKEN, "augreg_in21k_ft_in1k", BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("vit_large_patch32_384",     24, 1024, 16, 4.0, 32, 384, 1, TOKEN, "orig_in21k_ft_in1k",   BICUBIC, 1.0, INCEPTION_MEAN, INCEPTION_STD),
+	VIT("deit_tiny_patch16_224",     12, 192,  3, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_small_patch16_224",    12, 384,  6, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_base_patch16_224",     12, 768, 12, 4.0, 16, 224, 1, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_base_patch16_384",     12, 768, 12, 4.0, 16, 384, 1, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_tiny_distilled_patch16_224",  12, 192,  3, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_small_distilled_patch16_224", 12, 384,  6, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_base_distilled_patch16_224",  12, 768, 12, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
+	VIT("deit_base_distilled_patch16_384",  12, 768, 12, 4.0, 16, 384, 2, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD),
+	/*
+	 * Swin Transformers (timm/models/swin_transformer.py: patch 4,
+	 * mlp_ratio 4, qkv_bias, LayerNorm eps 1e-5, avg pool; _cfg() is
+	 * bicubic, crop_pct 0.9, IMAGENET mean/std, the 384 tags crop_pct 1.0).
+	 */
+	SWIN("swin_tiny_patch4_window7_224",    96,  7, 224, "ms_in1k",          0.9, SWIN_T),
+	SWIN("swin_small_patch4_window7_224",   96,  7, 224, "ms_in22k_ft_in1k", 0.9, SWIN_S),
+	SWIN("swin_base_patch4_window7_224",   128,  7, 224, "ms_in22k_ft_in1k", 0.9, SWIN_B),
+	SWIN("swin_base_patch4_window12_384",  128, 12, 384, "ms_in22k_ft_in1k", 1.0, SWIN_B),
+	SWIN("swin_large_patch4_window7_224",  192,  7, 224, "ms_in22k_ft_in1k", 0.9, SWIN_L),
+	SWIN("swin_large_patch4_window12_384", 192, 12, 384, "ms_in22k_ft_in1k", 1.0, SWIN_L),
 };
 
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
@@ -222,19 +252,74 @@ embed_registry_find(const char *name, const char *source)
 	return NULL;
 }
 
+const char *
+embed_registry_family(const embed_registry_entry *e)
+{
+	return e->family ? e->family : "vit";
+}
+
+/* What every family's entry needs: a name and a valid preprocessing. */
+static int
+check_common(const embed_registry_entry *e, const char *what)
+{
+	if (!e->name || !*e->name || strlen(e->name) > EMBED_REGISTRY_NAME_MAX ||
+	    strchr(e->name, '.'))
+		return vv_error(VV_EINVAL, "%s: a name of 1..%d characters without '.' is needed",
+				what, EMBED_REGISTRY_NAME_MAX);
+	if (!(e->crop_pct > 0 && e->crop_pct <= 1))
+		return vv_error(VV_EINVAL, "%s: crop_pct %g out of range (0, 1]", what, e->crop_pct);
+	if (e->interpolation < EMBED_RESAMPLE_NEAREST || e->interpolation > EMBED_RESAMPLE_HAMMING)
+		return vv_error(VV_EINVAL, "%s: unknown interpolation %d", what, e->interpolation);
+	for (int i = 0; i < 3; i++)
+		if (!(e->std[i] > 0) || !isfinite(e->mean[i]))
+			return vv_error(VV_EINVAL, "%s: bad mean/std", what);
+	if (!(e->img_size > 0 && e->img_size <= EMBED_MAX_IMAGE))
+		return vv_error(VV_EINVAL, "%s: image size %d out of range", what, e->img_size);
+	return 0;
+}
+
+/*
+ * A Swin entry: stages with blocks and heads that divide their width
+ * (embed_dim * 2^i), the total depth and first heads consistent.
+ */
+static int
+check_swin(const embed_registry_entry *e, const char *what)
+{
+	int i, sum = 0, w = e->width;
+	double m = (double)e->width * e->mlp_ratio;
+
+	if (!(e->patch > 0 && e->patch <= 64 && e->window > 0 && e->window <= 64 && w > 0 &&
+	      m >= 1 && m <= EMBED_MAX_INTERMEDIATE))
+		return vv_error(VV_EINVAL, "%s: patch, window, width and MLP ratio must be positive "
+				"and small", what);
+	for (i = 0; i < EMBED_REGISTRY_MAX_STAGES && e->stage_depths[i] > 0; i++) {
+		if (e->stage_heads[i] <= 0 || w % e->stage_heads[i] || w > EMBED_MAX_HIDDEN)
+			return vv_error(VV_EINVAL, "%s: stage %d: %d heads do not divide width %d",
+					what, i, e->stage_heads[i], w);
+		sum += e->stage_depths[i];
+		w *= 2;
+	}
+	if (!i || sum != e->depth || e->heads != e->stage_heads[0] || sum > EMBED_MAX_LAYERS)
+		return vv_error(VV_EINVAL, "%s: stage depths must be positive and add up to depth "
+				"%d; heads must be the first stage's", what, e->depth);
+	return 0;
+}
+
 /* The shape of `e` as a config, validated (VV_EINVAL naming `e`). */
 static int
 fill_config(const embed_registry_entry *e, embed_vit_config *c)
 {
 	char what[EMBED_REGISTRY_NAME_MAX + 32];
 	double m;
+	int err;
 
 	snprintf(what, sizeof(what), "architecture %s", e->name ? e->name : "(no name)");
 	embed_vit_config_defaults(c);
-	if (!e->name || !*e->name || strlen(e->name) > EMBED_REGISTRY_NAME_MAX ||
-	    strchr(e->name, '.'))
-		return vv_error(VV_EINVAL, "%s: a name of 1..%d characters without '.' is needed",
-				what, EMBED_REGISTRY_NAME_MAX);
+	err = check_common(e, what);
+	if (err)
+		return err;
+	if (strcmp(embed_registry_family(e), "vit"))
+		return vv_error(VV_EINVAL, "%s: a %s, not a ViT", what, embed_registry_family(e));
 	m = (double)e->width * e->mlp_ratio;
 	if (!(m >= 1 && m <= EMBED_MAX_INTERMEDIATE))
 		return vv_error(VV_EINVAL, "%s: MLP ratio %g gives a hidden size out of range",
@@ -246,13 +331,6 @@ fill_config(const embed_registry_entry *e, embed_vit_config *c)
 		return vv_error(VV_EINVAL, "%s: global pool must be token or avg", what);
 	if (e->prefix_tokens == 2 && e->global_pool != EMBED_POOL_CLS)
 		return vv_error(VV_EINVAL, "%s: distilled models pool the tokens", what);
-	if (!(e->crop_pct > 0 && e->crop_pct <= 1))
-		return vv_error(VV_EINVAL, "%s: crop_pct %g out of range (0, 1]", what, e->crop_pct);
-	if (e->interpolation < EMBED_RESAMPLE_NEAREST || e->interpolation > EMBED_RESAMPLE_HAMMING)
-		return vv_error(VV_EINVAL, "%s: unknown interpolation %d", what, e->interpolation);
-	for (int i = 0; i < 3; i++)
-		if (!(e->std[i] > 0) || !isfinite(e->mean[i]))
-			return vv_error(VV_EINVAL, "%s: bad mean/std", what);
 	c->hidden = e->width;
 	c->layers = e->depth;
 	c->heads = e->heads;
@@ -271,11 +349,19 @@ fill_config(const embed_registry_entry *e, embed_vit_config *c)
 int
 embed_registry_add(const embed_registry_entry *e)
 {
+	char what[EMBED_REGISTRY_NAME_MAX + 32];
 	embed_vit_config c;
 	embed_registry_entry *n;
 	int err;
 
-	err = fill_config(e, &c);
+	snprintf(what, sizeof(what), "architecture %s", e->name ? e->name : "(no name)");
+	if (!strcmp(embed_registry_family(e), "swin")) {
+		err = check_common(e, what);
+		if (!err)
+			err = check_swin(e, what);
+	} else {
+		err = fill_config(e, &c);
+	}
 	if (err)
 		return err;
 	if (find_exact(e->name, strlen(e->name)))
@@ -287,9 +373,11 @@ embed_registry_add(const embed_registry_entry *e)
 	*n = *e;
 	n->name = vv_strdup(e->name);
 	n->default_tag = vv_strdup(e->default_tag ? e->default_tag : "");
-	if (!n->name || !n->default_tag) {
+	n->family = e->family ? vv_strdup(e->family) : NULL;
+	if (!n->name || !n->default_tag || (e->family && !n->family)) {
 		free((char *)n->name);
 		free((char *)n->default_tag);
+		free((char *)n->family);
 		memset(n, 0, sizeof(*n));
 		return VV_ENOMEM;
 	}

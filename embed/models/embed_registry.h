@@ -22,6 +22,9 @@
 /* Longest architecture name (without a ".tag" suffix). */
 #define EMBED_REGISTRY_NAME_MAX 96
 
+/* Most stages of a hierarchical (Swin) architecture. */
+#define EMBED_REGISTRY_MAX_STAGES 8
+
 typedef struct embed_registry_entry {
 	const char *name;        /* timm model name, "vit_base_patch16_224" */
 	int depth;               /* transformer blocks */
@@ -40,7 +43,21 @@ typedef struct embed_registry_entry {
 				  * floor(img_size / crop_pct), centre crop */
 	float mean[3];           /* per-channel normalisation mean */
 	float std[3];            /* per-channel normalisation std */
+	/* model families other than the plain ViT (see embed_family.h) */
+	const char *family;      /* NULL or "vit": a ViT (the fields above);
+				  * "swin": a Swin Transformer, whose shape is
+				  * width = embed_dim, patch, img_size,
+				  * mlp_ratio and the fields below (depth =
+				  * the sum of the stage depths, heads = the
+				  * first stage's; prefix_tokens 1, pool avg) */
+	int window;              /* swin: attention window (7, 12) */
+	int stage_depths[EMBED_REGISTRY_MAX_STAGES]; /* swin: blocks per stage,
+				  * 0 after the last stage */
+	int stage_heads[EMBED_REGISTRY_MAX_STAGES];  /* swin: heads per stage */
 } embed_registry_entry;
+
+/* The entry's family name: "vit" when e->family is NULL. */
+const char *embed_registry_family(const embed_registry_entry *e);
 
 /*
  * The entry of `name`: an exact name, or a name with a pretrained tag
@@ -72,7 +89,7 @@ const embed_registry_entry *embed_registry_at(size_t i);
 /*
  * A config for the architecture: its shape, LayerNorm eps 1e-6, exact GELU,
  * qkv bias, no labels; architectures[0] is the entry's name.  Free with
- * embed_vit_config_free().
+ * embed_vit_config_free().  VV_EINVAL for an entry of another family.
  */
 int embed_registry_config(const embed_registry_entry *e, embed_vit_config **pc);
 

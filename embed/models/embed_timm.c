@@ -80,6 +80,7 @@ embed_timm_arch(const embed_ckpt *ck, const embed_pt_info *info,
 		}
 	snprintf(source, sizeof(source), "%s (architecture from %s)", ck->weights,
 		 embed_arch_source_name(pick));
+	*src = pick;
 	*pe = embed_registry_find(cand[pick], source);
 	if (!*pe)
 		return VV_ENOTFOUND;

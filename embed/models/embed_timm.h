@@ -32,8 +32,9 @@ const char *embed_arch_source_name(int src);
  * args.yaml's model, then the checkpoint's args.model.  A disagreement
  * between the sources used and the others gives one warning.  *name is the
  * name as given (with any ".tag"), *src an embed_arch_source.  None known
- * is VV_ENOTFOUND asking for --arch; an unknown name is VV_ENOTFOUND
- * listing the known ones (see embed_registry_find()).
+ * is VV_ENOTFOUND asking for --arch (*src is then -1); an unknown name is
+ * VV_ENOTFOUND listing the known ones (see embed_registry_find(); *src
+ * says where the name came from).
  */
 int embed_timm_arch(const embed_ckpt *ck, const embed_pt_info *info,
 		    const embed_registry_entry **pe, const char **name, int *src);

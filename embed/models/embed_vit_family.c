@@ -1,0 +1,231 @@
+/* embed_vit_family.c - ViT checkpoints (HF and timm) behind embed_family. */
+#include "embed/models/embed_vit_family.h"
+#include "common/vv_error.h"
+#include "common/vv_fs.h"
+#include "common/vv_log.h"
+#include "embed/models/embed_timm.h"
+#include "embed/models/embed_vit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* What the family keeps of one open checkpoint. */
+typedef struct vit_state {
+	embed_vit_config *cfg; /* config.json / registry, labels set to the head present */
+	embed_vit *vit;        /* the network */
+} vit_state;
+
+static int
+vit_detect(const embed_family_probe *p)
+{
+	/* HF: whatever no other family claimed (embed_config warns when the
+	 * model_type is not "vit" and reads it as a ViT) */
+	if (p->ck->format != EMBED_CKPT_TIMM)
+		return 1;
+	/* timm: a ViT entry, or no architecture at all (open() then asks for --arch) */
+	return p->entry ? !strcmp(embed_registry_family(p->entry), "vit") : 1;
+}
+
+/* Make the config's labels describe the head the weights hold. */
+static int
+match_labels(vit_state *s, const char *cfg_path)
+{
+	int nl = embed_vit_num_labels(s->vit);
+
+	if (!nl)
+		return embed_vit_config_set_labels(s->cfg, 0, NULL);
+	if (!s->cfg->num_labels) {
+		vv_debug("%s: no id2label; naming the %d classifier outputs LABEL_<i>", cfg_path, nl);
+		return embed_vit_config_set_labels(s->cfg, nl, NULL);
+	}
+	if (s->cfg->num_labels != nl)
+		return vv_error(VV_EMISMATCH, "%s: id2label has %d labels but the classifier has "
+				"%d outputs", cfg_path, s->cfg->num_labels, nl);
+	return 0;
+}
+
+/*
+ * A timm checkpoint: architecture from --arch / the checkpoint / args.yaml,
+ * config and preprocessing from the registry (+ args.yaml), timm names.
+ */
+static int
+open_timm(const embed_family_probe *p, vit_state *s, embed_preproc *pp)
+{
+	const embed_ckpt *ck = p->ck;
+	const embed_registry_entry *e;
+	const char *name;
+	char msg[1024];
+	int err, src;
+
+	/* again, for its message when nothing names the architecture */
+	err = embed_timm_arch(ck, p->info, &e, &name, &src);
+	if (err)
+		return err;
+	if (p->info && p->info->used_ema)
+		vv_debug("%s: EMA weights", ck->weights);
+	err = embed_timm_config(ck, e, p->t, &s->cfg, pp);
+	if (err)
+		return err;
+	err = embed_vit_build_consume(s->cfg, p->t, &embed_vit_naming_timm, ck->weights, &s->vit);
+	if (err) {
+		/* name the architecture the shapes were expected from */
+		snprintf(msg, sizeof(msg), "%s", vv_errmsg());
+		return vv_error(err, "%s (architecture %s from %s)", msg, e->name,
+				embed_arch_source_name(src));
+	}
+	return match_labels(s, ck->weights);
+}
+
+/* An HF checkpoint folder: config.json, preprocessor_config.json, HF names. */
+static int
+open_hf(const embed_family_probe *p, vit_state *s, embed_preproc *pp)
+{
+	const embed_ckpt *ck = p->ck;
+	embed_tensors *t = NULL;
+	char *pp_path;
+	int err, w, h;
+
+	pp_path = vv_path_join(ck->path, "preprocessor_config.json");
+	if (!pp_path)
+		return vv_error(VV_ENOMEM, "out of memory");
+	err = embed_vit_config_parse(p->config_path, p->config_text, p->config_len, &s->cfg);
+	if (err)
+		goto out_free_path;
+	err = embed_preproc_load(pp_path, s->cfg, pp);
+	if (err)
+		goto out_free_path;
+	if (s->cfg->channels != 3) {
+		err = vv_error(VV_EUNSUPPORTED, "%s: num_channels %d (images are RGB, 3 channels)",
+			       p->config_path, s->cfg->channels);
+		goto out_free_path;
+	}
+	if (embed_preproc_out_size(pp, &w, &h)) {
+		err = vv_error(VV_EUNSUPPORTED, "%s: the preprocessing gives no fixed image size "
+			       "(resize to a shortest edge without a crop)", pp_path);
+		goto out_free_path;
+	}
+	if (w != s->cfg->image_w || h != s->cfg->image_h) {
+		err = vv_error(VV_EMISMATCH, "%s: preprocessing gives %dx%d images but config.json "
+			       "has image_size %dx%d", pp_path, w, h, s->cfg->image_w,
+			       s->cfg->image_h);
+		goto out_free_path;
+	}
+	err = embed_ckpt_load_tensors(ck, &t);
+	if (err)
+		goto out_free_path;
+	err = embed_vit_build_consume(s->cfg, t, &embed_vit_naming_hf, ck->weights, &s->vit);
+	embed_tensors_free(&t);
+	if (!err)
+		err = match_labels(s, p->config_path);
+out_free_path:
+	free(pp_path);
+	return err;
+}
+
+void
+embed_vit_display_name(const embed_vit_config *c, const char *arch, char *buf, size_t size)
+{
+	const char *sz = NULL, *kind = arch && !strncmp(arch, "deit", 4) ? "DeiT" : "ViT";
+
+	switch (c->hidden) {
+	case 192: sz = c->layers == 12 ? "Ti" : NULL; break;
+	case 384: sz = c->layers == 12 ? "S" : NULL; break;
+	case 768: sz = c->layers == 12 ? "B" : NULL; break;
+	case 1024: sz = c->layers == 24 ? "L" : NULL; break;
+	case 1280: sz = c->layers == 32 ? "H" : NULL; break;
+	}
+	if (sz)
+		snprintf(buf, size, "%s-%s/%d", kind, sz, c->patch);
+	else
+		snprintf(buf, size, "%s (width %d, %d layers, patch %d)", kind, c->hidden, c->layers,
+			 c->patch);
+}
+
+static void vit_free(void **pstate);
+
+static int
+vit_open(const embed_family_probe *p, void **pstate, embed_model_info *info)
+{
+	vit_state *s = calloc(1, sizeof(*s));
+	const char *arch;
+	int err;
+
+	*pstate = NULL;
+	if (!s)
+		return vv_error(VV_ENOMEM, "out of memory");
+	err = p->ck->format == EMBED_CKPT_TIMM ? open_timm(p, s, &info->pp)
+					       : open_hf(p, s, &info->pp);
+	if (err) {
+		vit_free((void **)&s);
+		return err;
+	}
+	arch = s->cfg->n_arch ? s->cfg->architectures[0] : "";
+	info->family = "vit";
+	snprintf(info->arch, sizeof(info->arch), "%s", arch);
+	embed_vit_display_name(s->cfg, p->entry ? p->entry->name : arch, info->name,
+			       sizeof(info->name));
+	info->dim = s->cfg->hidden;
+	info->num_labels = s->cfg->num_labels;
+	info->id2label = s->cfg->id2label;
+	info->image_w = s->cfg->image_w;
+	info->image_h = s->cfg->image_h;
+	info->avg_pool = s->cfg->global_pool == EMBED_POOL_MEAN;
+	info->pool_fixed = 0;
+	*pstate = s;
+	return 0;
+}
+
+const embed_vit_config *
+embed_vit_family_config(const void *state)
+{
+	return ((const vit_state *)state)->cfg;
+}
+
+static int
+vit_forward(void *state, const float *pixels, int batch, int pool, float *emb, float *logits)
+{
+	return embed_vit_forward(((vit_state *)state)->vit, pixels, batch, pool, emb, logits);
+}
+
+static void
+vit_free(void **pstate)
+{
+	vit_state *s = *pstate;
+
+	if (!s)
+		return;
+	embed_vit_free(&s->vit);
+	embed_vit_config_free(&s->cfg);
+	free(s);
+	*pstate = NULL;
+}
+
+static void
+vit_describe(const void *state, cJSON *j)
+{
+	const embed_vit_config *c = ((const vit_state *)state)->cfg;
+
+	cJSON_AddNumberToObject(j, "hidden_size", c->hidden);
+	cJSON_AddNumberToObject(j, "num_hidden_layers", c->layers);
+	cJSON_AddNumberToObject(j, "num_attention_heads", c->heads);
+	cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate);
+	cJSON_AddNumberToObject(j, "image_width", c->image_w);
+	cJSON_AddNumberToObject(j, "image_height", c->image_h);
+	cJSON_AddNumberToObject(j, "patch_size", c->patch);
+	cJSON_AddNumberToObject(j, "num_channels", c->channels);
+	cJSON_AddNumberToObject(j, "layer_norm_eps", c->ln_eps);
+	cJSON_AddStringToObject(j, "hidden_act", c->act == EMBED_ACT_GELU ? "gelu" : "gelu_tanh");
+	cJSON_AddBoolToObject(j, "qkv_bias", c->qkv_bias);
+	cJSON_AddNumberToObject(j, "prefix_tokens", c->prefix_tokens);
+	cJSON_AddStringToObject(j, "global_pool", c->global_pool ? "avg" : "token");
+}
+
+const embed_family embed_family_vit = {
+	.name = "vit",
+	.detect = vit_detect,
+	.open = vit_open,
+	.forward = vit_forward,
+	.free = vit_free,
+	.describe = vit_describe,
+};
