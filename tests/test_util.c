@@ -20,6 +20,17 @@
 
 char tu_tmp[64];
 
+/*
+ * stdout line-buffered in every test binary, so that print_message / printf
+ * lines and cmocka's stderr keep their order when scripts/run-tests.sh
+ * pipes them into its log.
+ */
+__attribute__((constructor)) static void
+tu_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 const char *
 tu_vitviz(void)
 {
