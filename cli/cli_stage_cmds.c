@@ -152,11 +152,15 @@ cli_frame(int argc, char **argv)
 int
 cli_report(int argc, char **argv)
 {
-	analysis_report_opts o = { .top = 8, .checkpoint_step = -1, .out_path = NULL };
-	cmd_opts c = { .step = -1, .top = 8 };
+	analysis_report_opts o;
+	cmd_opts c = { .step = -1 };
 	cli_group g[1];
 	char **pos = calloc((size_t)argc + 1, sizeof(char *));
 	int rc;
+
+	/* the defaults are analysis/'s; the options start from them */
+	analysis_report_opts_default(&o);
+	c.top = o.top;
 
 	g[0] = (cli_group){ "Report options", report_opts, cmd_apply, &c };
 	rc = parse(argc, argv, g, 1, "usage: vitviz report WORK [--top N] [--checkpoint STEP|last] [-o FILE.csv]\n\n"

@@ -212,23 +212,22 @@ draw_curves(render_scene *s)
 	return 0;
 }
 
-/* Linear interpolation of a series at `step`; NaN when nothing logged up to there. */
+/*
+ * The value of a series last logged at or before `step` (what frames.csv
+ * gives the checkpoint), its step in *at; NaN when nothing was logged up to
+ * there.  Never an interpolation: only logged values are printed.
+ */
 static double
-series_at(const render_loss *L, const double *v, double step)
+logged_at(const render_loss *L, const double *v, double step, double *at)
 {
-	double px = NAN, pv = NAN;
+	double pv = NAN;
 
-	for (size_t i = 0; i < L->n; i++) {
-		if (!isfinite(v[i]))
-			continue;
-		if (L->step[i] >= step) {
-			if (isnan(pv) || L->step[i] == px)
-				return L->step[i] == step ? v[i] : pv;
-			return pv + (v[i] - pv) * (step - px) / (L->step[i] - px);
+	*at = NAN;
+	for (size_t i = 0; i < L->n && L->step[i] <= step; i++)
+		if (isfinite(v[i])) {
+			pv = v[i];
+			*at = L->step[i];
 		}
-		px = L->step[i];
-		pv = v[i];
-	}
 	return pv;
 }
 
@@ -407,7 +406,7 @@ draw_loss_axes(render_scene *s, cairo_t *cr)
 		}
 		cairo_set_line_width(cr, fmax(1, 1.2 * sc));
 		/* y grid and labels */
-		step = nice_step(s->ly0, s->ly1, s->loss_log ? 4 : 4);
+		step = nice_step(s->ly0, s->ly1, 4);
 		if (s->loss_log && step < 1)
 			step = 1;
 		for (v = ceil(s->ly0 / step) * step; v <= s->ly1 + 1e-9; v += step) {
@@ -783,12 +782,6 @@ out_free:
 	return err;
 }
 
-const render_layout *
-render_scene_layout(const render_scene *s)
-{
-	return &s->L;
-}
-
 const uint32_t *
 render_scene_palette(const render_scene *s, int *n)
 {
@@ -798,32 +791,119 @@ render_scene_palette(const render_scene *s, int *n)
 
 /* ---- per frame ------------------------------------------------------------------------------ */
 
+/* A frame at rest shows one checkpoint: a move that has not started is its start. */
+static render_time
+settle(const render_time *tm)
+{
+	render_time t = *tm;
+
+	if (t.from == t.to || t.mix >= 1) {
+		t.from = t.to;
+		t.mix = 1;
+	} else if (t.mix <= 0) {
+		t.to = t.from;
+		t.mix = 1;
+	}
+	return t;
+}
+
+/* "checkpoint-240", with the epoch when known */
 static void
-draw_header(render_scene *s, cairo_t *cr, const render_time *tm)
+ckpt_words(const render_scene *s, int c, char *buf, size_t n)
+{
+	const render_frame_info *f = &s->in->frames[c];
+
+	if (isfinite(f->epoch))
+		snprintf(buf, n, "%s   \xc2\xb7   epoch %.2f", s->in->man->ckpt[c].name, f->epoch);
+	else
+		snprintf(buf, n, "%s", s->in->man->ckpt[c].name);
+}
+
+int
+render_scene_describe(const render_scene *s, const render_time *tm, render_frame_text *out)
+{
+	render_time t;
+	const render_loss *Ls = &s->in->loss;
+	size_t T = s->in->T;
+	char b[128], na[40], nb[40];
+
+	memset(out, 0, sizeof(*out));
+	if (tm->from < 0 || tm->to < 0 || (size_t)tm->from >= T || (size_t)tm->to >= T)
+		return vv_error(VV_EINVAL, "checkpoint %d outside 0..%zu", tm->to, T - 1);
+	t = settle(tm);
+	out->from = t.from;
+	out->to = t.to;
+	out->moving = t.from != t.to;
+	out->loss_step = NAN;
+	out->loss_value = NAN;
+	for (int k = 0; k < 2; k++) {
+		int c = k ? t.to : t.from;
+		char *dst = k ? nb : na;
+
+		if (s->in->frames[c].step >= 0)
+			fmt_int(dst, sizeof(na), (double)s->in->frames[c].step);
+		else
+			snprintf(dst, sizeof(na), "?");
+	}
+	if (s->in->frames[t.to].step >= 0 || s->in->frames[t.from].step >= 0) {
+		if (out->moving)
+			snprintf(out->step, sizeof(out->step), "%s \xe2\x86\x92 %s", na, nb);
+		else
+			snprintf(out->step, sizeof(out->step), "%s", nb);
+	}
+	ckpt_words(s, t.to, b, sizeof(b));
+	if (out->moving && isfinite(s->in->frames[t.from].epoch) && isfinite(s->in->frames[t.to].epoch))
+		snprintf(out->line, sizeof(out->line), "checkpoint %d \xe2\x86\x92 %d of %zu   \xc2\xb7   epoch %.2f \xe2\x86\x92 %.2f",
+			 t.from + 1, t.to + 1, T, s->in->frames[t.from].epoch, s->in->frames[t.to].epoch);
+	else if (out->moving)
+		snprintf(out->line, sizeof(out->line), "checkpoint %d \xe2\x86\x92 %d of %zu", t.from + 1, t.to + 1, T);
+	else
+		snprintf(out->line, sizeof(out->line), "%s   \xc2\xb7   checkpoint %d of %zu", b, t.to + 1, T);
+	/* the loss: logged values of the checkpoints shown, never in between */
+	if ((s->has_loss || s->has_eval) && s->in->frames[t.from].step >= 0 && s->in->frames[t.to].step >= 0) {
+		const double *v = s->has_loss ? Ls->loss : Ls->eval_loss;
+		double at0, at1, v0 = logged_at(Ls, v, (double)s->in->frames[t.from].step, &at0),
+				 v1 = logged_at(Ls, v, (double)s->in->frames[t.to].step, &at1);
+
+		if (s->loss_log && !(v1 > 0))
+			v1 = NAN;
+		if (s->loss_log && !(v0 > 0))
+			v0 = NAN;
+		if (isfinite(v1)) {
+			out->loss_step = at1;
+			out->loss_value = v1;
+		}
+		if (out->moving && isfinite(v0) && isfinite(v1))
+			snprintf(out->loss, sizeof(out->loss), "%.3f \xe2\x86\x92 %.3f", v0, v1);
+		else if (!out->moving && isfinite(v1))
+			snprintf(out->loss, sizeof(out->loss), "%.3f", v1);
+		if (!out->moving && isfinite(v1) && at1 != (double)s->in->frames[t.to].step) {
+			size_t len = strlen(out->loss);
+
+			fmt_int(na, sizeof(na), at1);
+			snprintf(out->loss + len, sizeof(out->loss) - len, " (logged at %s)", na);
+		}
+	}
+	return 0;
+}
+
+static void
+draw_header(render_scene *s, cairo_t *cr, const render_time *tm, const render_frame_text *d)
 {
 	const render_layout *L = &s->L;
-	const render_frame_info *f = &s->in->frames[tm->to];
-	const vv_ckpt_info *ck = &s->in->man->ckpt[tm->to];
 	double sc = L->s, w, h, x = L->header.x + L->header.w, frac;
 	render_text_style big = style(50 * sc, 1, s->tc.fg, RENDER_ALIGN_RIGHT, 0);
 	render_text_style lab = style(28 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
 	render_text_style line = style(26 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, L->header.w * 0.6);
-	char buf[160], num[48];
 	size_t T = s->in->T;
 
-	if (f->step >= 0) {
-		fmt_int(num, sizeof(num), (double)f->step);
-		render_text_draw(cr, num, &big, x, L->header.y - 6 * sc, &w, &h);
+	if (d->step[0]) {
+		render_text_draw(cr, d->step, &big, x, L->header.y - 6 * sc, &w, &h);
 		render_text_draw(cr, "step", &lab, x - w - 14 * sc, L->header.y + 12 * sc, NULL, NULL);
 	}
-	if (isfinite(f->epoch))
-		snprintf(buf, sizeof(buf), "%s   \xc2\xb7   epoch %.2f   \xc2\xb7   checkpoint %d of %zu", ck->name,
-			 f->epoch, tm->to + 1, T);
-	else
-		snprintf(buf, sizeof(buf), "%s   \xc2\xb7   checkpoint %d of %zu", ck->name, tm->to + 1, T);
-	render_text_draw(cr, buf, &line, L->header.x, L->header.y + 54 * sc, NULL, NULL);
+	render_text_draw(cr, d->line, &line, L->header.x, L->header.y + 54 * sc, NULL, NULL);
 
-	/* progress along the checkpoints */
+	/* progress along the checkpoints: moves with the points */
 	frac = T > 1 ? (tm->from + (tm->to - tm->from) * tm->mix) / (double)(T - 1) : 1;
 	set_rgb(cr, s->tc.fg, 1);
 	round_rect(cr, L->progress.x, L->progress.y, fmax(L->progress.h, L->progress.w * frac), L->progress.h,
@@ -893,12 +973,11 @@ draw_rings(render_scene *s, cairo_t *cr, int c, double alpha)
 }
 
 static void
-draw_loss_now(render_scene *s, cairo_t *cr, const render_time *tm)
+draw_loss_now(render_scene *s, cairo_t *cr, const render_time *tm, const render_frame_text *d)
 {
 	const render_layout *L = &s->L;
-	const render_loss *Ls = &s->in->loss;
 	int64_t s0 = s->in->frames[tm->from].step, s1 = s->in->frames[tm->to].step;
-	double sc = L->s, step, px, v;
+	double sc = L->s, step, px;
 
 	if (!s->has_loss && !s->has_eval)
 		return;
@@ -908,6 +987,7 @@ draw_loss_now(render_scene *s, cairo_t *cr, const render_time *tm)
 		cairo_paint(cr);
 		return;
 	}
+	/* the curve is revealed, and the rule moves, with the points */
 	step = s0 + (s1 - s0) * tm->mix;
 	px = loss_px_x(s, step);
 	cairo_save(cr);
@@ -929,32 +1009,33 @@ draw_loss_now(render_scene *s, cairo_t *cr, const render_time *tm)
 		cairo_stroke(cr);
 		cairo_set_dash(cr, NULL, 0, 0);
 	}
-	v = s->has_loss ? series_at(Ls, Ls->loss, step) : series_at(Ls, Ls->eval_loss, step);
-	if (isfinite(v) && (!s->loss_log || v > 0)) {
-		double py = loss_px_y(s, v), w, h;
+	if (d->loss[0]) {
 		render_text_style st = style(24 * sc, 1, s->has_loss ? s->tc.train : s->tc.eval, RENDER_ALIGN_LEFT, 0);
-		char buf[32];
+		double py = L->loss.y + 2 * sc, w, h, tx, ty;
 
-		set_rgb(cr, s->tc.bg, 1);
-		cairo_arc(cr, px, py, 9 * sc, 0, 2 * M_PI);
-		cairo_fill(cr);
-		set_rgb(cr, s->has_loss ? s->tc.train : s->tc.eval, 1);
-		cairo_arc(cr, px, py, 6.5 * sc, 0, 2 * M_PI);
-		cairo_fill(cr);
-		snprintf(buf, sizeof(buf), "%.3f", v);
-		render_text_measure(cr, buf, &st, &w, &h);
-		{
-			double tx = px + 14 * sc, ty = py - h - 6 * sc;
+		/* the marker sits on the logged point, at rest only */
+		if (!d->moving && isfinite(d->loss_value)) {
+			double mx = loss_px_x(s, d->loss_step);
 
-			if (tx + w > L->loss.x + L->loss.w - 4 * sc)
-				tx = px - 14 * sc - w;
-			if (ty < L->loss.y + 2 * sc)
-				ty = py + 8 * sc;
-			set_rgb(cr, s->tc.panel, 0.85);
-			round_rect(cr, tx - 5 * sc, ty, w + 10 * sc, h, 5 * sc);
+			py = loss_px_y(s, d->loss_value);
+			set_rgb(cr, s->tc.bg, 1);
+			cairo_arc(cr, mx, py, 9 * sc, 0, 2 * M_PI);
 			cairo_fill(cr);
-			render_text_draw(cr, buf, &st, tx, ty, NULL, NULL);
+			set_rgb(cr, s->has_loss ? s->tc.train : s->tc.eval, 1);
+			cairo_arc(cr, mx, py, 6.5 * sc, 0, 2 * M_PI);
+			cairo_fill(cr);
 		}
+		render_text_measure(cr, d->loss, &st, &w, &h);
+		tx = px + 14 * sc;
+		ty = py - h - 6 * sc;
+		if (tx + w > L->loss.x + L->loss.w - 4 * sc)
+			tx = px - 14 * sc - w;
+		if (ty < L->loss.y + 2 * sc)
+			ty = d->moving ? L->loss.y + 4 * sc : py + 8 * sc;
+		set_rgb(cr, s->tc.panel, 0.85);
+		round_rect(cr, tx - 5 * sc, ty, w + 10 * sc, h, 5 * sc);
+		cairo_fill(cr);
+		render_text_draw(cr, d->loss, &st, tx, ty, NULL, NULL);
 	}
 }
 
@@ -1020,9 +1101,16 @@ draw_column(render_scene *s, cairo_t *cr, const render_time *tm)
 int
 render_scene_draw(render_scene *s, cairo_surface_t *target, const render_time *tm)
 {
+	render_frame_text d;
+	render_time t;
 	cairo_t *cr;
 	cairo_status_t st;
+	int err;
 
+	if ((err = render_scene_describe(s, tm, &d)))
+		return err;
+	t = settle(tm);
+	tm = &t;
 	if (cairo_image_surface_get_format(target) != CAIRO_FORMAT_ARGB32 ||
 	    cairo_image_surface_get_width(target) != s->L.width || cairo_image_surface_get_height(target) != s->L.height)
 		return vv_error(VV_EINVAL, "frame surface is not %dx%d ARGB32", s->L.width, s->L.height);
@@ -1041,8 +1129,8 @@ render_scene_draw(render_scene *s, cairo_surface_t *target, const render_time *t
 	if (tm->from != tm->to && tm->mix < 1)
 		draw_rings(s, cr, tm->from, 1 - tm->mix);
 	draw_rings(s, cr, tm->to, tm->from != tm->to ? tm->mix : 1);
-	draw_loss_now(s, cr, tm);
-	draw_header(s, cr, tm);
+	draw_loss_now(s, cr, tm, &d);
+	draw_header(s, cr, tm, &d);
 	if (s->L.ntop > 0)
 		draw_column(s, cr, tm);
 	st = cairo_status(cr);
