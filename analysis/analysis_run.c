@@ -1,5 +1,6 @@
 /* analysis_run.c - the `analyze` stage: PCA, alignment, outlier scores, loss. */
 #include "analysis/analysis_run.h"
+#include "analysis/analysis_dynamics_stage.h"
 #include "analysis/analysis_input.h"
 #include "analysis/analysis_loss.h"
 #include "analysis/analysis_out.h"
@@ -36,6 +37,7 @@ struct run {
 	int64_t n, d;            /* samples, embedding width */
 	size_t t;                /* checkpoints */
 	int any_logits;          /* some checkpoint has logits */
+	int64_t nclasses;        /* logit columns of the first checkpoint read, 0 before */
 	double *pca;             /* t x n x 2 PCA coordinates */
 	float *scores;           /* t x n outlier scores */
 	analysis_frame *frames;  /* t frame summaries */
@@ -270,6 +272,12 @@ process_frame(struct run *r, size_t f, double *sc, int32_t *order, int32_t *pred
 	if (c->has_logits) {
 		if ((err = analysis_read_matrix(r->workdir, r->m, f, "logits", r->n, -1, &lg)))
 			goto out_free;
+		if (r->nclasses && lg->shape[1] != r->nclasses) {
+			err = vv_error(VV_EMISMATCH, "%s/logits/%s.npy: %lld classes, but the checkpoints before have %lld",
+				       r->workdir, c->name, (long long)lg->shape[1], (long long)r->nclasses);
+			goto out_free;
+		}
+		r->nclasses = lg->shape[1];
 		if ((err = analysis_predict(lg->data, r->n, lg->shape[1], r->s->label, pred, quality))) {
 			vv_error_prefix("checkpoint %s logits", c->name);
 			goto out_free;
@@ -517,11 +525,11 @@ analysis_run(const char *workdir, const analysis_opts *o)
 		goto out_free;
 	if (outputs_fresh(&r)) {
 		vv_info("%s: analysis is up to date", workdir);
+	} else if ((err = load_loss(&r)) || (err = compute(&r))) {
 		goto out_free;
 	}
-	if ((err = load_loss(&r)))
-		goto out_free;
-	err = compute(&r);
+	/* the training dynamics (reused on their own when current) */
+	err = analysis_dynamics_run(workdir, r.m, r.s, o->top);
 out_free:
 	free(r.tops);
 	free(r.frames);

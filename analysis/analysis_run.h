@@ -17,6 +17,10 @@
  *
  * Reuse: when analysis.json records the same options and every output is
  * newer than every input read, nothing is recomputed.
+ *
+ * Then the training dynamics (analysis_dynamics_stage.h): dynamics.csv,
+ * dynamics.npy and dynamics.json, reused on their own when still current
+ * (so a work folder from before them gains them without a new analysis).
  */
 #ifndef ANALYSIS_RUN_H
 #define ANALYSIS_RUN_H
@@ -46,7 +50,9 @@ void analysis_opts_default(analysis_opts *o);
  * error line: no manifest.json is VV_ENOTFOUND (from vv_manifest_load), a
  * missing embeddings file VV_ENOTFOUND, checkpoints of different N or D and
  * a loss log covering none of the checkpoints VV_EMISMATCH, NaN/Inf in an
- * embedding VV_EFORMAT naming the checkpoint and row, N <= 1 VV_EINVAL.
+ * embedding or logit VV_EFORMAT naming the checkpoint and row, logits whose
+ * class count changes between checkpoints VV_EMISMATCH naming the file,
+ * N <= 1 VV_EINVAL; the outputs are then left as they were.
  */
 int analysis_run(const char *workdir, const analysis_opts *o);
 

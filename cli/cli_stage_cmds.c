@@ -11,9 +11,10 @@ typedef struct cmd_opts {
 	const char *out;    /* -o */
 	int64_t step;       /* --checkpoint, -1 = last */
 	long long top;      /* --top */
+	int by;             /* report --by: ANALYSIS_REPORT_* */
 } cmd_opts;
 
-enum { C_OUT, C_CKPT, C_TOP };
+enum { C_OUT, C_CKPT, C_TOP, C_BY };
 
 static int
 cmd_apply(void *ctx, int id, const char *arg)
@@ -24,6 +25,7 @@ cmd_apply(void *ctx, int id, const char *arg)
 	case C_OUT: c->out = arg; return 0;
 	case C_CKPT: return cli_step("checkpoint", arg, &c->step);
 	case C_TOP: return cli_int("top", arg, 1, 1000000, &c->top);
+	case C_BY: return analysis_report_parse_by(arg, &c->by);
 	}
 	return 0;
 }
@@ -45,6 +47,8 @@ static const cli_opt report_opts[] = {
 	{ "output", 'o', "FILE", "write the CSV here instead of standard output", C_OUT },
 	{ "checkpoint", 'c', "STEP|last", "checkpoint to report (default last)", C_CKPT },
 	{ "top", 'n', "N", "number of outliers (default 8)", C_TOP },
+	{ "by", 0, "outlier|label-issue|movement|persistent-outlier",
+	  "rank by the checkpoint's outlier scores (default) or by the run's training dynamics", C_BY },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -163,13 +167,15 @@ cli_report(int argc, char **argv)
 	c.top = o.top;
 
 	g[0] = (cli_group){ "Report options", report_opts, cmd_apply, &c };
-	rc = parse(argc, argv, g, 1, "usage: vitviz report WORK [--top N] [--checkpoint STEP|last] [-o FILE.csv]\n\n"
-		   "The most atypical samples of one checkpoint as CSV.",
+	rc = parse(argc, argv, g, 1, "usage: vitviz report WORK [--top N] [--checkpoint STEP|last] [--by MODE] [-o FILE.csv]\n\n"
+		   "The most atypical samples of one checkpoint as CSV, or (--by) the run's likely label issues,\n"
+		   "the samples that moved most, or those most often among the outliers.",
 		   1, "one WORK folder", &c, 0, pos);
 	if (rc < 0) {
 		o.top = (int)c.top;
 		o.checkpoint_step = c.step;
 		o.out_path = c.out;
+		o.by = c.by;
 		rc = cli_fail(analysis_report(pos[0], &o));
 	}
 	free(pos);

@@ -10,6 +10,8 @@
  *   coords.npy              analyze: float32 T x N x 2, aligned, display-scaled
  *   scores.npy              analyze: float32 T x N outlier scores
  *   frames.csv, outliers.csv, loss.csv   analyze: see README
+ *   dynamics.csv, dynamics.npy, dynamics.json   analyze: training dynamics
+ *                           per sample (analysis/analysis_dynamics_stage.h)
  *
  * <ckpt> is the checkpoint's name (folder or file stem, e.g. "checkpoint-500").
  */
