@@ -80,6 +80,9 @@ $(BUILD)/libvvtest.a: $(BUILD)/tests/fuzz/fuzz_targets.o
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/test_util.o $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(VV_LDFLAGS) $^ $(CMOCKA_LIBS) $(VV_LDLIBS) -o $@
+# test_embed_stage injects allocation failures into the stage's work-folder
+# paths: its link routes vv_work_path() through the test's wrapper
+$(BUILD)/tests/test_embed_stage: VV_LDFLAGS += -Wl,--wrap=vv_work_path
 
 test: $(TESTS) $(BUILD)/vitviz
 	@VITVIZ=$(BUILD)/vitviz scripts/run-tests.sh $(TESTS)

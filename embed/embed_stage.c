@@ -459,7 +459,12 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	shape[0] = (int64_t)n;
 	shape[1] = D;
 	path = vv_work_path(o->workdir, "embeddings", ck->name, ".npy");
-	if (!path || (err = vv_npy_write(path, VV_F32, emb, 2, shape)))
+	if (!path) {
+		err = vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
+		goto out_free_bufs;
+	}
+	err = vv_npy_write(path, VV_F32, emb, 2, shape);
+	if (err)
 		goto out_free_bufs;
 	if (nl) {
 		if (mode != EMBED_LABELS_NONE) {
@@ -469,7 +474,12 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 		free(path);
 		shape[1] = mode != EMBED_LABELS_NONE ? nd : nl;
 		path = vv_work_path(o->workdir, "logits", ck->name, ".npy");
-		if (!path || (err = vv_npy_write(path, VV_F32, logits, 2, shape)))
+		if (!path) {
+			err = vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
+			goto out_free_bufs;
+		}
+		err = vv_npy_write(path, VV_F32, logits, 2, shape);
+		if (err)
 			goto out_free_bufs;
 	}
 	cJSON_AddBoolToObject(entry, "has_logits", nl > 0);
