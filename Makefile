@@ -83,6 +83,8 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/test_util.o $(BUILD)/libvvte
 # test_embed_stage injects allocation failures into the stage's work-folder
 # paths: its link routes vv_work_path() through the test's wrapper
 $(BUILD)/tests/test_embed_stage: VV_LDFLAGS += -Wl,--wrap=vv_work_path
+# test_fs watches the order of fsync and rename in vv_outfile_commit()
+$(BUILD)/tests/test_fs: VV_LDFLAGS += -Wl,--wrap=fsync,--wrap=rename
 
 test: $(TESTS) $(BUILD)/vitviz
 	@VITVIZ=$(BUILD)/vitviz scripts/run-tests.sh $(TESTS)

@@ -56,7 +56,7 @@ analysis_write_frames(FILE *fp, const analysis_summary *s)
 {
 	size_t i;
 
-	fputs("checkpoint,step,epoch,loss,disparity\n", fp);
+	fputs("checkpoint,step,epoch,loss,disparity" VV_CSV_EOL, fp);
 	for (i = 0; i < s->nframes; i++) {
 		const analysis_frame *f = &s->frames[i];
 
@@ -72,7 +72,7 @@ analysis_write_frames(FILE *fp, const analysis_summary *s)
 			analysis_put_number(fp, f->loss->loss);
 		fputc(',', fp);
 		analysis_put_number(fp, f->disparity);
-		fputc('\n', fp);
+		vv_csv_eol(fp);
 	}
 }
 
@@ -84,7 +84,7 @@ analysis_write_loss(FILE *fp, const analysis_loss_log *l)
 	size_t i;
 	int c;
 
-	fputs("step,epoch,loss,eval_loss,learning_rate\n", fp);
+	fputs("step,epoch,loss,eval_loss,learning_rate" VV_CSV_EOL, fp);
 	for (i = 0; l && i < l->n; i++) {
 		const analysis_loss_point *p = &l->pt[i];
 		double v[4] = { p->epoch, p->loss, p->eval_loss, p->lr };
@@ -95,7 +95,7 @@ analysis_write_loss(FILE *fp, const analysis_loss_log *l)
 			if (p->has & bits[c])
 				analysis_put_number(fp, v[c]);
 		}
-		fputc('\n', fp);
+		vv_csv_eol(fp);
 	}
 }
 

@@ -165,7 +165,7 @@ write_rows(FILE *fp, const vv_manifest *m, const vv_samples *s, size_t f, const 
 	int64_t j;
 
 	fputs("rank,index,path,label,label_name,score", fp);
-	fputs(pred ? ",predicted,predicted_name,misclassified,label_quality\n" : "\n", fp);
+	fputs(pred ? ",predicted,predicted_name,misclassified,label_quality" VV_CSV_EOL : VV_CSV_EOL, fp);
 	for (j = 0; j < rows; j++) {
 		int32_t i = order[j];
 
@@ -176,7 +176,7 @@ write_rows(FILE *fp, const vv_manifest *m, const vv_samples *s, size_t f, const 
 		fprintf(fp, ",%.9g", (double)sc[i]);
 		if (pred)
 			analysis_put_prediction(fp, m, f, pred[i], s->label[i], quality[i]);
-		fputc('\n', fp);
+		vv_csv_eol(fp);
 	}
 }
 

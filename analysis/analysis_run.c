@@ -247,7 +247,7 @@ write_outlier_rows(struct run *r, size_t f, const int32_t *order, const int32_t 
 				fputs(",,,,", fp);
 			}
 		}
-		fputc('\n', fp);
+		vv_csv_eol(fp);
 	}
 }
 
@@ -465,7 +465,8 @@ compute(struct run *r)
 	if ((err = vv_outfile_open(&r->outliers, p)))
 		goto out_free;
 	fputs("checkpoint,step,index,path,label,label_name,score,rank", r->outliers->fp);
-	fputs(r->any_logits ? ",predicted,predicted_name,misclassified,label_quality\n" : "\n", r->outliers->fp);
+	fputs(r->any_logits ? ",predicted,predicted_name,misclassified,label_quality" VV_CSV_EOL : VV_CSV_EOL,
+	      r->outliers->fp);
 	prog = vv_progress_alloc("analyze", (int64_t)r->t, "checkpoints");
 	for (f = 0; f < r->t; f++) {
 		if ((err = process_frame(r, f, sc, order, pred, quality)))
@@ -504,7 +505,7 @@ analysis_run(const char *workdir, const analysis_opts *o)
 		goto out_free;
 	}
 	if (r.n <= 1) {
-		err = vv_error(VV_EINVAL, "%s/manifest.json: %lld samples; the analysis needs at least 2", workdir,
+		err = vv_error(VV_EUNSUPPORTED, "%s/manifest.json: %lld samples; the analysis needs at least 2", workdir,
 			       (long long)r.n);
 		goto out_free;
 	}

@@ -57,6 +57,9 @@ cli_parse(int argc, char **argv, const cli_group *groups, int ngroups,
 	int i, only_pos = 0, err;
 
 	*npos = 0;
+	/* the callers allocate pos just before: one check for all of them */
+	if (!pos)
+		return vv_error(VV_ENOMEM, "out of memory");
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL, *eq;
 		const cli_group *gr = NULL;

@@ -33,7 +33,8 @@ enum { CLI_HELP = -1, CLI_QUIET = -2, CLI_VERBOSE = -3 };
 /*
  * Parse argv[1..argc-1] (argv[0] is the command name): "--name value",
  * "--name=value", "-x value", flags, "--" ending options; everything else
- * is positional (collected into pos, which must hold argc entries).
+ * is positional (collected into pos, which must hold argc entries; a NULL
+ * pos, a failed allocation of the caller, is VV_ENOMEM).
  * --quiet/--verbose set vv_verbosity.  Returns 0, 1 when --help was given
  * (help already printed to stdout), or VV_EINVAL with the message set.
  */

@@ -7,6 +7,12 @@
 #include <string.h>
 
 void
+vv_csv_eol(FILE *fp)
+{
+	fputs(VV_CSV_EOL, fp);
+}
+
+void
 vv_csv_field(FILE *fp, const char *s)
 {
 	if (!s)

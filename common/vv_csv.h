@@ -7,8 +7,17 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/*
+ * Every CSV vitviz writes ends its records with CRLF, as RFC 4180 and
+ * Python's csv module do; the reader takes CRLF and LF alike.
+ */
+#define VV_CSV_EOL "\r\n"
+
 /* Write one field, quoted when it holds a comma, quote, CR or LF. */
 void vv_csv_field(FILE *fp, const char *s);
+
+/* End a record (VV_CSV_EOL). */
+void vv_csv_eol(FILE *fp);
 
 typedef struct vv_csv {
 	size_t nrows;  /* data rows, header excluded */

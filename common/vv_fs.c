@@ -75,6 +75,38 @@ outfile_release(vv_outfile **pf)
 	*pf = NULL;
 }
 
+/*
+ * Make a rename in `path`'s folder durable: fsync the folder itself, or a
+ * power loss after the rename can lose the new name (and so the finished
+ * file).  File systems that cannot sync a folder (EINVAL) are left as they
+ * are; any other failure is returned as an errno.
+ */
+static int
+sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int fd, e = 0;
+
+	if (!slash)
+		dir = vv_strdup(".");
+	else if (slash == path)
+		dir = vv_strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (!dir)
+		return ENOMEM;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		e = errno;
+	else if (fsync(fd) != 0 && errno != EINVAL)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return e;
+}
+
 int
 vv_outfile_commit(vv_outfile **pf)
 {
@@ -93,6 +125,9 @@ vv_outfile_commit(vv_outfile **pf)
 	if (e) {
 		unlink(f->tmp);
 		err = vv_error(VV_EIO, "%s: cannot write: %s", f->path, strerror(e));
+	} else if ((e = sync_parent(f->path)) != 0) {
+		/* the file is complete under its name; only its durability failed */
+		err = vv_error(VV_EIO, "%s: cannot sync its folder: %s", f->path, strerror(e));
 	}
 	outfile_release(pf);
 	return err;

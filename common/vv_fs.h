@@ -22,9 +22,11 @@ typedef struct vv_outfile {
 int vv_outfile_open(vv_outfile **pf, const char *path);
 
 /*
- * Flush, fsync and rename the temporary file onto its destination, then free
- * *pf and set it to NULL.  On a write error nothing is renamed and the
- * temporary file is removed.  NULL *pf is a no-op returning 0.
+ * Flush, fsync and rename the temporary file onto its destination, fsync
+ * the destination's folder (so that a power loss cannot lose the new name),
+ * then free *pf and set it to NULL.  On a write error nothing is renamed
+ * and the temporary file is removed; a failed folder sync is VV_EIO with
+ * the complete file in place.  NULL *pf is a no-op returning 0.
  */
 int vv_outfile_commit(vv_outfile **pf);
 

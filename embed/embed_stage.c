@@ -122,13 +122,13 @@ write_samples(const stage *s)
 	free(path);
 	if (err)
 		return err;
-	fputs("index,path,label,label_name\n", f->fp);
+	fputs("index,path,label,label_name" VV_CSV_EOL, f->fp);
 	for (i = 0; i < d->n; i++) {
 		fprintf(f->fp, "%zu,", i);
 		vv_csv_field(f->fp, d->samples[i].path);
 		fprintf(f->fp, ",%d,", d->samples[i].label);
 		vv_csv_field(f->fp, d->class_names[d->samples[i].label]);
-		fputc('\n', f->fp);
+		vv_csv_eol(f->fp);
 	}
 	return vv_outfile_commit(&f);
 }

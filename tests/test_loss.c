@@ -99,13 +99,13 @@ test_write_loss_csv(void **state)
 	fp = open_memstream(&buf, &len);
 	analysis_write_loss(fp, l);
 	fclose(fp);
-	assert_string_equal(buf, "step,epoch,loss,eval_loss,learning_rate\n"
-				 "5,0.25,2.3,,4.5e-05\n"
-				 "10,0.5,nan,2.1,4e-05\n"
-				 "15,0.75,inf,,3.5e-05\n"
-				 "20,1,1.25,,3e-05\n"
-				 "30,1.5,0.75,,2e-05\n"
-				 "40,2,,0.9,\n");
+	assert_string_equal(buf, "step,epoch,loss,eval_loss,learning_rate\r\n"
+				 "5,0.25,2.3,,4.5e-05\r\n"
+				 "10,0.5,nan,2.1,4e-05\r\n"
+				 "15,0.75,inf,,3.5e-05\r\n"
+				 "20,1,1.25,,3e-05\r\n"
+				 "30,1.5,0.75,,2e-05\r\n"
+				 "40,2,,0.9,\r\n");
 	free(buf);
 	analysis_loss_free(&l);
 }
