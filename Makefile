@@ -14,7 +14,7 @@ PKGS     = openblas lapacke cairo pango pangocairo libavcodec libavformat \
 # project's own flags live in VV_* so a command-line value adds to them
 # instead of replacing them.
 CFLAGS  ?=
-VV_CFLAGS  = -std=gnu11 -g $(OPT) -Wall -Wextra -pthread -I. $(DEP_CFLAGS) $(SAN) $(CFLAGS)
+VV_CFLAGS  = -std=gnu11 -g $(OPT) -Wall -Wextra -pthread -I. -I$(BUILD)/gen $(DEP_CFLAGS) $(SAN) $(CFLAGS)
 VV_LDFLAGS = -pthread $(SAN) $(LDFLAGS)
 VV_LDLIBS  = $(DEP_LIBS) -lm $(LDLIBS)
 
@@ -61,6 +61,15 @@ $(BUILD)/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(@D)
 	@$(if $(V),,echo "  CC      $<")
 	$(Q)$(CC) $(VV_CFLAGS) -MMD -MP -c $< -o $@
+
+# the HTML viewer's sources as C arrays for render/render_html.c
+HTML_ASSETS = render_html_template=render/html/viewer.html render_html_css=render/html/viewer.css \
+              render_html_js=render/html/viewer.js
+$(BUILD)/gen/render_html_assets.h: render/html/viewer.html render/html/viewer.css render/html/viewer.js \
+                                   scripts/embed-assets.sh
+	@mkdir -p $(@D)
+	$(Q)scripts/embed-assets.sh $(HTML_ASSETS) > $@.tmp && mv $@.tmp $@
+$(BUILD)/render/render_html.o: $(BUILD)/gen/render_html_assets.h
 
 $(BUILD)/libvitviz.a: $(LIB_OBJS)
 	@rm -f $@

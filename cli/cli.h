@@ -9,6 +9,7 @@
 #include "analysis/analysis_report.h"
 #include "analysis/analysis_run.h"
 #include "embed/embed_stage.h"
+#include "render/render_html.h"
 #include "render/render_run.h"
 
 int cli_run(int argc, char **argv);
@@ -18,6 +19,10 @@ int cli_render(int argc, char **argv);
 int cli_frame(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_html(int argc, char **argv);
+
+/* Set the thumbnail loader of the HTML viewer (embed/'s dataset reader). */
+void cli_html_thumbs(render_html_opts *o);
 
 /* The option groups of each stage, shared by its command and `run`. */
 cli_group cli_embed_group(embed_stage_opts *o);

@@ -13,11 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { O_OUT, O_WORK };
+enum { O_OUT, O_WORK, O_HTML };
 
 typedef struct run_opts {
 	const char *out;  /* video */
 	const char *work; /* work folder, default "<out stem>-work" beside it */
+	const char *html; /* interactive page to write too, or NULL */
 } run_opts;
 
 static int
@@ -27,6 +28,8 @@ run_apply(void *ctx, int id, const char *arg)
 
 	if (id == O_OUT)
 		r->out = arg;
+	else if (id == O_HTML)
+		r->html = arg;
 	else
 		r->work = arg;
 	return 0;
@@ -35,6 +38,7 @@ run_apply(void *ctx, int id, const char *arg)
 static const cli_opt run_table[] = {
 	{ "output", 'o', "OUT", "video to write: .mp4, .gif or .webm (required)", O_OUT },
 	{ "work", 'w', "DIR", "work folder (default: OUT without extension + \"-work\")", O_WORK },
+	{ "html", 0, "FILE.html", "also write the interactive page (see vitviz html)", O_HTML },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -97,6 +101,16 @@ cli_run(int argc, char **argv)
 	if (!err) {
 		vv_info("[3/3] render");
 		err = render_run(work, r.out, &ro);
+	}
+	if (!err && r.html) {
+		render_html_opts ho;
+
+		render_html_opts_default(&ho);
+		cli_html_thumbs(&ho);
+		ho.theme = ro.theme;
+		ho.title = ro.title;
+		vv_info("[+] html");
+		err = render_html_write(work, r.html, &ho);
 	}
 	if (!err)
 		vv_info("wrote %s (work folder %s)", r.out, work);

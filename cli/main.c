@@ -20,6 +20,7 @@ static const struct command {
 	{ "analyze", cli_analyze, "PCA, alignment, outlier scores, loss curve: WORK" },
 	{ "render", cli_render, "draw the animation: WORK -o OUT.{mp4,gif,webm}" },
 	{ "frame", cli_frame, "draw one checkpoint as a PNG: WORK -o FRAME.png" },
+	{ "html", cli_html, "interactive offline HTML page of the run: WORK -o FILE.html" },
 	{ "report", cli_report, "outlier report as CSV: WORK [--top N] [-o FILE.csv]" },
 	{ "info", cli_info, "what vitviz finds in a run folder: RUN" },
 };
