@@ -371,7 +371,7 @@ put_arrays(FILE *fp, const html_data *d)
 		for (size_t k = 0; k < m; k++)
 			for (int a = 0; a < 2; a++) {
 				float v = in->coords[(f * n + (size_t)d->keep[k]) * 2 + a];
-				double q = isfinite(v) ? floor((v - lo[a]) / (double)(hi[a] - lo[a]) * 65535 + 0.5) : 0;
+				double q = isfinite(v) ? floor(((double)v - lo[a]) / ((double)hi[a] - lo[a]) * 65535 + 0.5) : 0;
 
 				le16(buf + ((f * m + k) * 2 + (size_t)a) * 2, (uint32_t)(q < 0 ? 0 : q > 65535 ? 65535 : q));
 			}

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian 12 packages vitviz needs to build, test and run.
 # Idempotent: packages already present are not touched and apt is not
-# called at all when nothing is missing.
+# called at all when nothing is missing.  chromium and nodejs run the
+# browser test of the HTML viewer (tests/browser/; no npm packages).
 #
 #   scripts/install-deps.sh            build + test + run dependencies
 #   scripts/install-deps.sh --python   also the Python stack used only to
@@ -16,7 +17,8 @@ libopenblas-dev liblapacke-dev
 libcairo2-dev libpango1.0-dev fonts-wqy-microhei
 libjpeg62-turbo-dev libpng-dev
 libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libx264-dev
-libcjson-dev libzip-dev libyaml-dev libcmocka-dev"
+libcjson-dev libzip-dev libyaml-dev libcmocka-dev
+chromium nodejs"
 PYPKGS="python3 python3-numpy python3-scipy python3-sklearn python3-pil
 python3-matplotlib python3-torch python3-yaml ffmpeg"
 

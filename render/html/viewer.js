@@ -129,7 +129,7 @@ if (typeof module !== 'undefined') module.exports = VV;
   function hexColor(c) { return D.colors[st.theme][c] || '#888'; }
 
   /* --- scatter --- */
-  var plot = $('plot'), overlay = $('overlay'), pctx = plot.getContext('2d'), octx = overlay.getContext('2d');
+  var plot = $('plot'), overlay = $('overlay'), pctx = plot.getContext('2d', { willReadFrequently: true }), octx = overlay.getContext('2d');
   var img = null, buf = null, W = 0, H = 0, dpr = 1;
   var view = { s: 1, ox: 0, oy: 0 };
   var sprite = null;  /* coverage mask of a dot: {r, size, cov: Float32Array} */
