@@ -1,7 +1,7 @@
 /* cli_html.c - `vitviz html`: the interactive viewer of an analysed work folder. */
 #include "cli/cli.h"
 #include "common/vv_error.h"
-#include "embed/embed_dataset.h"
+#include "embed/images/embed_dataset.h"
 
 #include <stdlib.h>
 #include <string.h>

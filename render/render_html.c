@@ -591,17 +591,21 @@ put_data(FILE *fp, const html_data *d, const render_html_opts *o, const char *ti
 			fputc(',', fp);
 		put_str(fp, m->class_names[c]);
 	}
-	fputs("],\"colors\":{\"light\":[", fp);
-	for (int c = 0; c < m->nclasses; c++) {
-		if (c)
-			fputc(',', fp);
-		put_color(fp, render_class_color(c, RENDER_THEME_LIGHT));
-	}
-	fputs("],\"dark\":[", fp);
-	for (int c = 0; c < m->nclasses; c++) {
-		if (c)
-			fputc(',', fp);
-		put_color(fp, render_class_color(c, RENDER_THEME_DARK));
+	/* legend order and colours as in the video: the model's class order */
+	fputs("],\"order\":[", fp);
+	for (int k = 0; k < m->nclasses; k++)
+		fprintf(fp, "%s%d", k ? "," : "", m->class_order[k]);
+	for (int t = 0; t < 2; t++) {
+		fprintf(fp, t ? "],\"dark\":[" : "],\"colors\":{\"light\":[");
+		for (int c = 0; c < m->nclasses; c++) {
+			int k = 0;
+
+			while (k < m->nclasses - 1 && m->class_order[k] != c)
+				k++;
+			if (c)
+				fputc(',', fp);
+			put_color(fp, render_class_color(k, t ? RENDER_THEME_DARK : RENDER_THEME_LIGHT));
+		}
 	}
 	fputs("]}", fp);
 	put_themes(fp);

@@ -2,7 +2,8 @@
 #include "render/render_html_atlas.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
-#include "embed/embed_image.h"
+#include "embed/images/embed_image.h"
+#include "embed/images/embed_resize.h"
 
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
 #include <jpeglib.h>

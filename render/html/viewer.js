@@ -120,8 +120,8 @@ if (typeof module !== 'undefined') module.exports = VV;
       var v = parseInt(h.slice(1), 16);
       return [v >> 16 & 255, v >> 8 & 255, v & 255];
     });
-    var sw = document.querySelectorAll('#legend .sw');
-    for (var c = 0; c < sw.length; c++) sw[c].style.background = D.colors[st.theme][c];
+    var li = document.querySelectorAll('#legend li');
+    for (var c = 0; c < li.length; c++) li[c].querySelector('.sw').style.background = hexColor(+li[c].dataset.cls);
     buildTop();
     drawLoss();
     requestDraw();
@@ -414,7 +414,8 @@ if (typeof module !== 'undefined') module.exports = VV;
     var ul = $('legend'), counts = new Int32Array(C);
     for (var i = 0; i < n; i++) counts[label[i]]++;
     ul.textContent = '';
-    D.classes.forEach(function (name, c) {
+    (D.order || D.classes.map(function (_, c) { return c; })).forEach(function (c) {
+      var name = D.classes[c];
       var li = document.createElement('li'), sw = document.createElement('span'), nm = document.createElement('span');
       var cnt = document.createElement('span'), solo = document.createElement('button');
       li.dataset.cls = c;
@@ -432,7 +433,7 @@ if (typeof module !== 'undefined') module.exports = VV;
           st.hidden[c] = st.hidden[c] ? 0 : 1;
         }
         var lis = ul.children;
-        for (var j = 0; j < lis.length; j++) lis[j].classList.toggle('off', !!st.hidden[j]);
+        for (var j = 0; j < lis.length; j++) lis[j].classList.toggle('off', !!st.hidden[+lis[j].dataset.cls]);
         if (st.hover >= 0 && st.hidden[label[st.hover]]) { st.hover = -1; hideTip(); }
         requestDraw();
       });
