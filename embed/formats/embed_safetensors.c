@@ -255,21 +255,18 @@ drop_pages(const unsigned char *p, size_t n)
 }
 
 /*
- * Parse a file held at `buf`; non-float tensors go to `skip` (data NULL) if
- * given.  `mapped`: buf is a read-only private mapping of the file, whose
- * pages may be dropped once converted (never for a caller's buffer).
+ * The 8-byte length and the JSON header at the start of `buf`: its root
+ * object in *proot and its length in *phlen.
  */
 static int
-st_parse(const char *name, const unsigned char *buf, size_t len, embed_tensors *t,
-	 embed_tensors *skip, int mapped)
+st_header(const char *name, const unsigned char *buf, size_t len, cJSON **proot,
+	  uint64_t *phlen)
 {
-	uint64_t hlen, data_len, pos;
-	const unsigned char *hdr, *data;
-	cJSON *root, *it;
-	st_entry *ents = NULL;
-	size_t n = 0, cap, i;
-	int err = 0, skipped = 0;
+	uint64_t hlen;
+	const unsigned char *hdr;
+	cJSON *root;
 
+	*proot = NULL;
 	if (len < 8)
 		return vv_error(VV_EFORMAT, "%s: truncated: %zu bytes, no header length", name, len);
 	memcpy(&hlen, buf, 8);
@@ -288,91 +285,144 @@ st_parse(const char *name, const unsigned char *buf, size_t len, embed_tensors *
 	if (!root)
 		return vv_error(VV_EFORMAT, "%s: header is not valid JSON", name);
 	if (!cJSON_IsObject(root)) {
-		err = vv_error(VV_EFORMAT, "%s: header is not a JSON object", name);
-		goto out_free_json;
+		cJSON_Delete(root);
+		return vv_error(VV_EFORMAT, "%s: header is not a JSON object", name);
 	}
-	cap = (size_t)cJSON_GetArraySize(root);
-	ents = calloc(cap ? cap : 1, sizeof(*ents));
-	if (!ents) {
-		err = vv_error(VV_ENOMEM, "%s: out of memory", name);
-		goto out_free_json;
-	}
+	*proot = root;
+	*phlen = hlen;
+	return 0;
+}
+
+/* The header's tensor entries (not __metadata__), checked one by one. */
+static int
+st_entries(const char *name, const cJSON *root, st_entry **pents, size_t *pn)
+{
+	const cJSON *it;
+	st_entry *ents;
+	size_t n = 0, cap = (size_t)cJSON_GetArraySize(root);
+	int err;
+
+	*pents = NULL;
+	*pn = 0;
 	if (cap - (cJSON_GetObjectItemCaseSensitive(root, "__metadata__") ? 1 : 0) >
-	    EMBED_ST_MAX_TENSORS) {
-		err = vv_error(VV_EUNSUPPORTED, "%s: more than %u tensors in one file", name,
-			       EMBED_ST_MAX_TENSORS);
-		goto out_free_ents;
-	}
+	    EMBED_ST_MAX_TENSORS)
+		return vv_error(VV_EUNSUPPORTED, "%s: more than %u tensors in one file", name,
+				EMBED_ST_MAX_TENSORS);
+	ents = calloc(cap ? cap : 1, sizeof(*ents));
+	if (!ents)
+		return vv_error(VV_ENOMEM, "%s: out of memory", name);
 	cJSON_ArrayForEach(it, root) {
-		if (!strcmp(it->string, "__metadata__")) {
+		if (!strcmp(it->string, "__metadata__"))
 			err = check_metadata(name, it);
-			if (err)
-				goto out_free_ents;
-			continue;
+		else
+			err = parse_entry(name, it, &ents[n++]);
+		if (err) {
+			free(ents);
+			return err;
 		}
-		err = parse_entry(name, it, &ents[n]);
-		if (err)
-			goto out_free_ents;
-		n++;
 	}
-	/* duplicate names: sort by name, compare neighbours */
+	*pents = ents;
+	*pn = n;
+	return 0;
+}
+
+/*
+ * The reference loader's layout rules: no name twice, data offsets
+ * contiguous from 0 without overlap or hole, covering exactly the
+ * data_len bytes after the header.  Sorts ents by offset.
+ */
+static int
+st_check_layout(const char *name, st_entry *ents, size_t n, uint64_t data_len)
+{
+	uint64_t pos = 0;
+	size_t i;
+
 	qsort(ents, n, sizeof(*ents), entry_name_cmp);
 	for (i = 1; i < n; i++)
-		if (!strcmp(ents[i - 1].name, ents[i].name)) {
-			err = vv_error(VV_EFORMAT, "%s: tensor %s appears twice in the header",
-				       name, ents[i].name);
-			goto out_free_ents;
-		}
-	/* offsets: contiguous from 0 in sorted order, no overlap, no hole */
+		if (!strcmp(ents[i - 1].name, ents[i].name))
+			return vv_error(VV_EFORMAT, "%s: tensor %s appears twice in the header",
+					name, ents[i].name);
 	qsort(ents, n, sizeof(*ents), entry_cmp);
-	pos = 0;
 	for (i = 0; i < n; i++) {
-		if (ents[i].begin != pos) {
-			err = vv_error(VV_EFORMAT, "%s: tensor %s: data_offsets begin at %llu, expected %llu (%s)",
-				       name, ents[i].name, (unsigned long long)ents[i].begin,
-				       (unsigned long long)pos,
-				       ents[i].begin < pos ? "overlaps the previous tensor"
-							   : "hole before it");
-			goto out_free_ents;
-		}
+		if (ents[i].begin != pos)
+			return vv_error(VV_EFORMAT, "%s: tensor %s: data_offsets begin at %llu, "
+					"expected %llu (%s)", name, ents[i].name,
+					(unsigned long long)ents[i].begin, (unsigned long long)pos,
+					ents[i].begin < pos ? "overlaps the previous tensor"
+							    : "hole before it");
 		pos = ents[i].end;
 	}
-	data_len = len - 8 - hlen;
-	if (pos != data_len) {
-		err = vv_error(VV_EFORMAT, "%s: header declares %llu data bytes but the file holds %llu "
-			       "(%s)", name, (unsigned long long)pos, (unsigned long long)data_len,
-			       pos < data_len ? "file longer than declared" : "truncated");
-		goto out_free_ents;
-	}
-	data = hdr + hlen;
+	if (pos != data_len)
+		return vv_error(VV_EFORMAT, "%s: header declares %llu data bytes but the file holds "
+				"%llu (%s)", name, (unsigned long long)pos,
+				(unsigned long long)data_len,
+				pos < data_len ? "file longer than declared" : "truncated");
+	return 0;
+}
+
+/*
+ * Convert the float tensors into t (integer and unknown dtypes go to skip
+ * as shape-only entries when skip is not NULL).
+ */
+static int
+st_convert_all(const char *name, const st_entry *ents, size_t n, const unsigned char *data,
+	       embed_tensors *t, embed_tensors *skip, int mapped)
+{
+	size_t i;
+	int err, skipped = 0;
+
 	for (i = 0; i < n; i++) {
+		embed_dtype dt = ents[i].dtype->dt;
 		float *f;
 
-		if (ents[i].dtype->dt == EMBED_DT_OTHER || ents[i].dtype->dt == EMBED_DT_I64 ||
-		    ents[i].dtype->dt == EMBED_DT_I32) {
+		if (dt == EMBED_DT_OTHER || dt == EMBED_DT_I64 || dt == EMBED_DT_I32) {
 			skipped++;
 			if (skip && (err = embed_tensors_add(skip, ents[i].name, ents[i].ndim,
-							     ents[i].shape, ents[i].dtype->dt,
-							     NULL))) {
+							     ents[i].shape, dt, NULL))) {
 				vv_error_prefix("%s", name);
-				goto out_free_ents;
+				return err;
 			}
 			continue;
 		}
 		err = convert(name, &ents[i], data + ents[i].begin, &f);
 		if (!err)
-			err = embed_tensors_add(t, ents[i].name, ents[i].ndim, ents[i].shape,
-						ents[i].dtype->dt, f);
+			err = embed_tensors_add(t, ents[i].name, ents[i].ndim, ents[i].shape, dt, f);
 		if (err) {
 			vv_error_prefix("%s", name);
-			goto out_free_ents;
+			return err;
 		}
 		if (mapped)
 			drop_pages(data + ents[i].begin, (size_t)(ents[i].end - ents[i].begin));
 	}
 	if (skipped)
 		vv_debug("%s: skipped %d non-float tensors", name, skipped);
-out_free_ents:
+	return 0;
+}
+
+/*
+ * Parse a file held at `buf`; non-float tensors go to `skip` (data NULL) if
+ * given.  `mapped`: buf is a read-only private mapping of the file, whose
+ * pages may be dropped once converted (never for a caller's buffer).
+ */
+static int
+st_parse(const char *name, const unsigned char *buf, size_t len, embed_tensors *t,
+	 embed_tensors *skip, int mapped)
+{
+	cJSON *root;
+	st_entry *ents = NULL;
+	uint64_t hlen = 0;
+	size_t n;
+	int err;
+
+	err = st_header(name, buf, len, &root, &hlen);
+	if (err)
+		return err;
+	err = st_entries(name, root, &ents, &n);
+	if (err)
+		goto out_free_json;
+	err = st_check_layout(name, ents, n, len - 8 - hlen);
+	if (!err)
+		err = st_convert_all(name, ents, n, buf + 8 + hlen, t, skip, mapped);
 	free(ents);
 out_free_json:
 	cJSON_Delete(root);
