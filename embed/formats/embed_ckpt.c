@@ -366,13 +366,109 @@ embed_ckpt_discover(const char *path, embed_ckpt_list **pl)
 	return embed_ckpt_discover_opts(path, NULL, pl);
 }
 
+/*
+ * A single file: a Hugging Face weights file (its folder is the
+ * checkpoint) or a timm-style .pth.tar / .pth / .pt / .bin.  *prun gets
+ * the folder holding it.
+ */
+static int
+discover_file(const char *path, embed_ckpt_list *l, char **prun)
+{
+	char *hfdir = NULL;
+	int r;
+
+	r = file_kind(path, &hfdir);
+	if (r < 0)
+		return r;
+	if (r) {
+		r = ckpt_probe(hfdir, &l->v[0]);
+	} else if (!stem_len(path, timm_exts)) {
+		r = vv_error(VV_EUNSUPPORTED, "%s: not a checkpoint (give a run folder, a "
+			     "checkpoint folder, or a .pth.tar / .pth / .pt / .bin / "
+			     ".safetensors file)", path);
+	} else {
+		r = timm_probe(path, &l->v[0]);
+		r = r ? r : 1;
+	}
+	free(hfdir);
+	if (r < 0)
+		return r;
+	l->n = r > 0;
+	*prun = path_dirname(path);
+	return *prun ? 0 : VV_ENOMEM;
+}
+
+/*
+ * A folder: one checkpoint folder, or a run of checkpoint-<step>/ folders
+ * and checkpoint-<epoch>.pth.tar files (*extra counts last / model_best).
+ */
+static int
+discover_dir(const char *path, embed_ckpt_list *l, char **prun, int *extra)
+{
+	int r, err;
+
+	r = ckpt_probe(path, &l->v[0]);
+	if (r < 0)
+		return r;
+	if (r > 0) {
+		l->n = 1;
+	} else {
+		free(l->v);
+		l->v = NULL;
+		err = scan_run(path, l, extra);
+		if (err)
+			return err;
+	}
+	*prun = vv_strdup(path);
+	return *prun ? 0 : VV_ENOMEM;
+}
+
+/*
+ * What the run holds beside its checkpoints: the newest trainer_state.json
+ * for the loss curve, and for timm checkpoints args.yaml / summary.csv in
+ * `run` and the --arch / --ema options.
+ */
+static int
+attach_run_files(embed_ckpt_list *l, const char *run, const embed_ckpt_opts *opts)
+{
+	size_t i;
+	int err, ntimm = 0;
+
+	for (i = l->n; i-- > 0;)
+		if (l->v[i].trainer_state) {
+			l->loss_kind = vv_strdup("trainer_state");
+			l->loss_path = vv_strdup(l->v[i].trainer_state);
+			if (!l->loss_kind || !l->loss_path)
+				return VV_ENOMEM;
+			break;
+		}
+	for (i = 0; i < l->n; i++)
+		ntimm += l->v[i].format == EMBED_CKPT_TIMM;
+	if (!ntimm)
+		return 0;
+	err = timm_run_files(run, l);
+	if (err)
+		return err;
+	for (i = 0; i < l->n; i++) {
+		embed_ckpt *c = &l->v[i];
+
+		if (c->format != EMBED_CKPT_TIMM)
+			continue;
+		c->ema = opts ? opts->ema : 0;
+		c->args = l->args;
+		c->args_path = l->args_path;
+		if (opts && opts->arch && !(c->arch = vv_strdup(opts->arch)))
+			return VV_ENOMEM;
+	}
+	return 0;
+}
+
 int
 embed_ckpt_discover_opts(const char *path, const embed_ckpt_opts *opts, embed_ckpt_list **pl)
 {
 	embed_ckpt_list *l;
-	char *run = NULL, *hfdir = NULL;
-	size_t i;
-	int err, r, extra = 0, ntimm = 0;
+	char *run = NULL;
+	int err, extra = 0;
 
 	*pl = NULL;
 	if (!vv_is_dir(path) && !vv_is_file(path))
@@ -385,52 +481,9 @@ embed_ckpt_discover_opts(const char *path, const embed_ckpt_opts *opts, embed_ck
 		err = vv_error(VV_ENOMEM, "out of memory");
 		goto out_free;
 	}
-	if (vv_is_file(path)) {
-		r = file_kind(path, &hfdir);
-		if (r < 0) {
-			err = r;
-			goto out_free;
-		}
-		if (r) {
-			r = ckpt_probe(hfdir, &l->v[0]);
-		} else if (!stem_len(path, timm_exts)) {
-			err = vv_error(VV_EUNSUPPORTED, "%s: not a checkpoint (give a run folder, a "
-				       "checkpoint folder, or a .pth.tar / .pth / .pt / .bin / "
-				       ".safetensors file)", path);
-			goto out_free;
-		} else {
-			r = timm_probe(path, &l->v[0]);
-			r = r ? r : 1;
-		}
-		if (r < 0) {
-			err = r;
-			goto out_free;
-		}
-		l->n = r > 0;
-		if (!(run = path_dirname(path))) {
-			err = VV_ENOMEM;
-			goto out_free;
-		}
-	} else {
-		r = ckpt_probe(path, &l->v[0]);
-		if (r < 0) {
-			err = r;
-			goto out_free;
-		}
-		if (r > 0) {
-			l->n = 1;
-		} else {
-			free(l->v);
-			l->v = NULL;
-			err = scan_run(path, l, &extra);
-			if (err)
-				goto out_free;
-		}
-		if (!(run = vv_strdup(path))) {
-			err = VV_ENOMEM;
-			goto out_free;
-		}
-	}
+	err = vv_is_file(path) ? discover_file(path, l, &run) : discover_dir(path, l, &run, &extra);
+	if (err)
+		goto out_free;
 	if (!l->n) {
 		if (extra)
 			err = vv_error(VV_ENOTFOUND, "%s: no checkpoint-<epoch>.pth.tar files (only "
@@ -444,43 +497,14 @@ embed_ckpt_discover_opts(const char *path, const embed_ckpt_opts *opts, embed_ck
 	if (extra)
 		vv_debug("%s: last / model_best checkpoints ignored (give them directly to use "
 			 "them)", path);
-	for (i = l->n; i-- > 0;)
-		if (l->v[i].trainer_state) {
-			l->loss_kind = vv_strdup("trainer_state");
-			l->loss_path = vv_strdup(l->v[i].trainer_state);
-			if (!l->loss_kind || !l->loss_path) {
-				err = VV_ENOMEM;
-				goto out_free;
-			}
-			break;
-		}
-	for (i = 0; i < l->n; i++)
-		ntimm += l->v[i].format == EMBED_CKPT_TIMM;
-	if (ntimm) {
-		err = timm_run_files(run, l);
-		if (err)
-			goto out_free;
-	}
-	for (i = 0; i < l->n; i++) {
-		embed_ckpt *c = &l->v[i];
-
-		if (c->format != EMBED_CKPT_TIMM)
-			continue;
-		c->ema = opts ? opts->ema : 0;
-		c->args = l->args;
-		c->args_path = l->args_path;
-		if (opts && opts->arch && !(c->arch = vv_strdup(opts->arch))) {
-			err = VV_ENOMEM;
-			goto out_free;
-		}
-	}
+	err = attach_run_files(l, run, opts);
+	if (err)
+		goto out_free;
 	free(run);
-	free(hfdir);
 	*pl = l;
 	return 0;
 out_free:
 	free(run);
-	free(hfdir);
 	embed_ckpt_list_free(&l);
 	return err;
 }
