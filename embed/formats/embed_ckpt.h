@@ -35,6 +35,8 @@ typedef struct embed_ckpt_opts {
 			   * over the checkpoint's 'arch' and args.yaml's
 			   * model; NULL: from the run */
 	int ema;          /* timm: the EMA weights ('state_dict_ema', --ema) */
+	int image_size;   /* jeonsworld/ViT-pytorch: its train.py's --img_size
+			   * (--image-size N); 0: its default 224 */
 } embed_ckpt_opts;
 
 typedef struct embed_ckpt {
@@ -48,6 +50,7 @@ typedef struct embed_ckpt {
 	/* timm checkpoints (format EMBED_CKPT_TIMM): for HF ones, NULL / 0 */
 	char *arch;          /* embed_ckpt_opts.arch (malloc'd), NULL when not given */
 	int ema;             /* embed_ckpt_opts.ema */
+	int image_size;      /* embed_ckpt_opts.image_size (jeonsworld) */
 	const char *args_path;             /* the run's args.yaml, NULL when
 					    * none (owned by the list) */
 	const embed_timm_args *args;       /* it, parsed (owned by the list) */

@@ -121,6 +121,7 @@ embed_vit_config_defaults(embed_vit_config *c)
 	c->act = EMBED_ACT_GELU;
 	c->qkv_bias = 1;
 	c->prefix_tokens = 1;
+	c->feature_stride = 1;
 }
 
 int
@@ -147,12 +148,23 @@ embed_vit_config_validate(const embed_vit_config *c, const char *name)
 	    c->image_h > EMBED_MAX_IMAGE)
 		return vv_error(VV_EINVAL, "%s: image_size %dx%d out of range 1..%d", name,
 				c->image_w, c->image_h, EMBED_MAX_IMAGE);
-	if (c->patch <= 0 || c->image_w % c->patch || c->image_h % c->patch)
+	if (c->feature_stride < 0 || c->feature_stride > 64)
+		return vv_error(VV_EINVAL, "%s: feature stride %d out of range 1..64", name,
+				c->feature_stride);
+	/* a hybrid's backbone pads (SAME) or floors: its grid is checked when
+	 * the model is built (a zeroed feature_stride means 1) */
+	if (c->patch <= 0 || (c->feature_stride <= 1 && (c->image_w % c->patch ||
+							  c->image_h % c->patch)))
 		return vv_error(VV_EINVAL, "%s: image_size %dx%d is not a multiple of "
 				"patch_size %d", name, c->image_w, c->image_h, c->patch);
 	if (c->prefix_tokens < 1 || c->prefix_tokens > 8)
 		return vv_error(VV_EINVAL, "%s: %d prefix tokens", name, c->prefix_tokens);
-	tokens = (int64_t)(c->image_w / c->patch) * (c->image_h / c->patch) + c->prefix_tokens;
+	{
+		int64_t r = (int64_t)c->patch * (c->feature_stride > 1 ? c->feature_stride : 1);
+
+		tokens = ((c->image_w + r - 1) / r) * ((c->image_h + r - 1) / r) +
+			 c->prefix_tokens;
+	}
 	if (tokens > EMBED_MAX_TOKENS)
 		return vv_error(VV_EINVAL, "%s: %lld tokens (image_size / patch_size) exceed %d",
 				name, (long long)tokens, EMBED_MAX_TOKENS);

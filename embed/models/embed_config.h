@@ -30,7 +30,10 @@ typedef struct embed_vit_config {
 	int heads;           /* num_attention_heads (divides hidden) */
 	int intermediate;    /* intermediate_size of the MLP */
 	int image_w, image_h;/* image_size (input width and height in pixels) */
-	int patch;           /* patch_size (square patches) */
+	int patch;           /* patch_size (square patches; a hybrid's projection
+			      * kernel over its backbone's feature map) */
+	int feature_stride;  /* 1, or a hybrid's backbone stride (4, 16, 32):
+			      * the grid is about image / (stride * patch) */
 	int channels;        /* num_channels */
 	double ln_eps;       /* layer_norm_eps (ViTConfig default 1e-12) */
 	int act;             /* EMBED_ACT_* from hidden_act */

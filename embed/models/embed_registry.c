@@ -29,6 +29,19 @@
 	  .img_size = img, .prefix_tokens = pre, .global_pool = pool, .default_tag = tag,   \
 	  .interpolation = interp, .crop_pct = crop, .mean = mn, .std = sd }
 
+/* a timm hybrid (vision_transformer_hybrid.py, its _cfg(): bicubic, crop
+ * 0.9, mean = std = 0.5; the 384 tags crop 1.0): name, depth, width,
+ * heads, projection kernel over the backbone's features, image size,
+ * default tag, crop_pct, backbone stages and units per stage; the backbone
+ * of _resnetv2(): stem 64 channels, stages of 256, 512, 1024, 2048 */
+#define HYB(nm, d, w, h, p, img, tag, crop, ns, ...)                                      \
+	{ .name = nm, .depth = d, .width = w, .heads = h, .mlp_ratio = 4.0, .patch = p,    \
+	  .img_size = img, .prefix_tokens = 1, .global_pool = TOKEN, .default_tag = tag,    \
+	  .interpolation = BICUBIC, .crop_pct = crop, .mean = INCEPTION_MEAN,               \
+	  .std = INCEPTION_STD, .hybrid = 1,                                                \
+	  .backbone = { .flavor = EMBED_RESNETV2_TIMM, .stem_chs = 64, .nstages = ns,       \
+			.depth = __VA_ARGS__, .chans = { 256, 512, 1024, 2048 } } }
+
 /* Swin stage depths and heads by size (timm's swin_{tiny,small,base,large}_*) */
 #define SWIN_T .depth = 12, .heads = 3, .stage_depths = { 2, 2, 6, 2 }, .stage_heads = { 3, 6, 12, 24 }
 #define SWIN_S .depth = 24, .heads = 3, .stage_depths = { 2, 2, 18, 2 }, .stage_heads = { 3, 6, 12, 24 }
@@ -74,6 +87,17 @@ static const embed_registry_entry builtin[] = {
 	VIT("deit_small_distilled_patch16_224", 12, 384,  6, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
 	VIT("deit_base_distilled_patch16_224",  12, 768, 12, 4.0, 16, 224, 2, TOKEN, "fb_in1k", BICUBIC, 0.9, IMAGENET_MEAN, IMAGENET_STD),
 	VIT("deit_base_distilled_patch16_384",  12, 768, 12, 4.0, 16, 384, 2, TOKEN, "fb_in1k", BICUBIC, 1.0, IMAGENET_MEAN, IMAGENET_STD),
+	/* hybrids: patch = the projection's kernel over the features (1, or
+	 * 8 over the stem-only backbone of the r_s16_p8 models) */
+	HYB("vit_tiny_r_s16_p8_224",  12, 192,  3, 8, 224, "augreg_in21k_ft_in1k", 0.9, 0, { 0 }),
+	HYB("vit_tiny_r_s16_p8_384",  12, 192,  3, 8, 384, "augreg_in21k_ft_in1k", 1.0, 0, { 0 }),
+	HYB("vit_small_r26_s32_224",  12, 384,  6, 1, 224, "augreg_in21k_ft_in1k", 0.9, 4, { 2, 2, 2, 2 }),
+	HYB("vit_small_r26_s32_384",  12, 384,  6, 1, 384, "augreg_in21k_ft_in1k", 1.0, 4, { 2, 2, 2, 2 }),
+	HYB("vit_base_r26_s32_224",   12, 768, 12, 1, 224, "untrained",            0.9, 4, { 2, 2, 2, 2 }),
+	HYB("vit_base_r50_s16_224",   12, 768, 12, 1, 224, "orig_in21k",           0.9, 3, { 3, 4, 9 }),
+	HYB("vit_base_r50_s16_384",   12, 768, 12, 1, 384, "orig_in21k_ft_in1k",   1.0, 3, { 3, 4, 9 }),
+	HYB("vit_large_r50_s32_224",  24, 1024, 16, 1, 224, "augreg_in21k_ft_in1k", 0.9, 4, { 3, 4, 6, 3 }),
+	HYB("vit_large_r50_s32_384",  24, 1024, 16, 1, 384, "augreg_in21k_ft_in1k", 1.0, 4, { 3, 4, 6, 3 }),
 	/*
 	 * Swin Transformers (timm/models/swin_transformer.py: patch 4,
 	 * mlp_ratio 4, qkv_bias, LayerNorm eps 1e-5, avg pool; _cfg() is
@@ -343,6 +367,13 @@ fill_config(const embed_registry_entry *e, embed_vit_config *c)
 	c->qkv_bias = 1;
 	c->prefix_tokens = e->prefix_tokens;
 	c->global_pool = e->global_pool;
+	if (e->hybrid) {
+		/* stem /4, then stage 0 at stride 1 and each later one /2 */
+		if (e->backbone.nstages < 0 || e->backbone.nstages > EMBED_RESNETV2_MAX_STAGES)
+			return vv_error(VV_EINVAL, "%s: %d ResNet stages", what,
+					e->backbone.nstages);
+		c->feature_stride = e->backbone.nstages > 1 ? 4 << (e->backbone.nstages - 1) : 4;
+	}
 	return embed_vit_config_validate(c, what);
 }
 

@@ -18,6 +18,7 @@
 
 #include "embed/models/embed_config.h"
 #include "embed/images/embed_image.h"
+#include "embed/models/embed_resnetv2.h"
 
 /* Longest architecture name (without a ".tag" suffix). */
 #define EMBED_REGISTRY_NAME_MAX 96
@@ -54,6 +55,13 @@ typedef struct embed_registry_entry {
 	int stage_depths[EMBED_REGISTRY_MAX_STAGES]; /* swin: blocks per stage,
 				  * 0 after the last stage */
 	int stage_heads[EMBED_REGISTRY_MAX_STAGES];  /* swin: heads per stage */
+	int hybrid;              /* vit: 1 when a ResNetV2 backbone feeds the
+				  * patch embedding (timm's
+				  * vision_transformer_hybrid.py); `patch` is
+				  * then the projection's kernel over the
+				  * backbone's feature map */
+	embed_resnetv2_spec backbone; /* hybrid: the backbone's shape (the
+				  * flavour is set by the checkpoint format) */
 } embed_registry_entry;
 
 /* The entry's family name: "vit" when e->family is NULL. */

@@ -157,7 +157,18 @@ check_shape(const embed_registry_entry *e, const embed_tensors *t, const char *s
 	char sh[96];
 	long maxb = -1;
 	size_t i;
+	int has_bb = 0;
 
+	for (i = 0; i < t->n; i++)
+		if (!strncmp(t->v[i].name, "patch_embed.backbone.", 21))
+			has_bb = 1;
+	if (has_bb && !e->hybrid)
+		return vv_error(VV_EMISMATCH, "%s: the weights hold a ResNet backbone "
+				"(patch_embed.backbone.*) but architecture %s is a plain ViT (a "
+				"hybrid such as vit_base_r50_s16_224?)", source, e->name);
+	if (!has_bb && e->hybrid && cls)
+		return vv_error(VV_EMISMATCH, "%s: architecture %s is a hybrid ResNet + ViT but "
+				"the weights have no patch_embed.backbone.* tensors", source, e->name);
 	if (cls && cls->ndim == 3 && cls->shape[2] != e->width)
 		return vv_error(VV_EMISMATCH, "%s: the weights have width %lld (cls_token %s) but "
 				"architecture %s has width %d", source, (long long)cls->shape[2],
@@ -226,7 +237,8 @@ embed_timm_config(const embed_ckpt *ck, const embed_registry_entry *e,
 	if (err)
 		goto out_free;
 	pos = embed_tensors_find(t, "pos_embed");
-	if (pos && pos->ndim == 3) {
+	/* a hybrid's grid follows from its backbone: checked when building */
+	if (pos && pos->ndim == 3 && !e->hybrid) {
 		int64_t want = (int64_t)(c->image_w / c->patch) * (c->image_h / c->patch) +
 			       c->prefix_tokens;
 

@@ -27,6 +27,8 @@ typedef struct vit_ws {
 	float *col;            /* im2col of the patches [B*Np, C*P*P] */
 	float *att;            /* attention scores of one (image, head) [T, T],
 				* then T floats: 1 / their row sums */
+	float *feat;           /* hybrid: backbone feature maps [B, C', H', W'] */
+	float *stem_ws;        /* hybrid: the backbone's scratch (one image) */
 } vit_ws;
 
 struct embed_vit {
@@ -34,7 +36,11 @@ struct embed_vit {
 	int ntok;              /* tokens per image: prefix + patches */
 	int npatch;            /* patches per image */
 	int gw, gh;            /* patch grid width and height */
-	int cpp;               /* C * P * P, one patch flattened */
+	int cpp;               /* C' * P * P, one patch flattened */
+	int in_c, in_h, in_w;  /* what the patch embedding reads: the image
+				* (channels, height, width) or, hybrid, the
+				* backbone's feature map */
+	embed_resnetv2 *stem;  /* hybrid: the ResNetV2 backbone, else NULL */
 	int num_labels;        /* classifier outputs, 0 without a head */
 	float *w[EMBED_W_FIRST_LAYER_SLOT];     /* model-wide slots */
 	float *(*lw)[EMBED_W_NLAYER_SLOTS];     /* per-layer slots, cfg.layers rows */
@@ -108,7 +114,8 @@ const embed_vit_naming embed_vit_naming_hf = {
 /* timm names                                                          */
 
 static const char *const timm_prefixes[] = { "", NULL };
-static const char *const timm_ignore[] = { NULL };
+/* the hybrids' backbone is read by embed_resnetv2 */
+static const char *const timm_ignore[] = { "patch_embed.backbone.", NULL };
 
 static const embed_vit_name timm_names[] = {
 	{ "cls_token", EMBED_W_CLS, -1, 0, 3, { EMBED_DIM_1, EMBED_DIM_1, EMBED_DIM_D, 0 } },
@@ -136,6 +143,9 @@ static const embed_vit_name timm_names[] = {
 	{ "norm.bias", EMBED_W_NORM_B, -1, EMBED_NAME_OPTIONAL, D1(EMBED_DIM_D) },
 	{ "fc_norm.weight", EMBED_W_FCNORM_W, -1, EMBED_NAME_OPTIONAL, D1(EMBED_DIM_D) },
 	{ "fc_norm.bias", EMBED_W_FCNORM_B, -1, EMBED_NAME_OPTIONAL, D1(EMBED_DIM_D) },
+	{ "pre_logits.fc.weight", EMBED_W_PRELOGITS_W, -1, EMBED_NAME_OPTIONAL,
+	  D2(EMBED_DIM_D, EMBED_DIM_D) },
+	{ "pre_logits.fc.bias", EMBED_W_PRELOGITS_B, -1, EMBED_NAME_OPTIONAL, D1(EMBED_DIM_D) },
 	{ "head.weight", EMBED_W_HEAD_W, -1, EMBED_NAME_HEAD, D2(EMBED_DIM_L, EMBED_DIM_D) },
 	{ "head.bias", EMBED_W_HEAD_B, -1, EMBED_NAME_HEAD, D1(EMBED_DIM_L) },
 	{ "head_dist.weight", EMBED_W_HEAD_DIST_W, -1, EMBED_NAME_HEAD | EMBED_NAME_DIST,
@@ -152,6 +162,53 @@ const embed_vit_naming embed_vit_naming_timm = {
 	.ignore = timm_ignore,
 	.names = timm_names,
 	.n = sizeof(timm_names) / sizeof(timm_names[0]),
+};
+
+/* ------------------------------------------------------------------ */
+/* jeonsworld/ViT-pytorch names                                        */
+
+static const char *const jw_prefixes[] = { "transformer.", NULL };
+/* the hybrid's backbone is read by embed_resnetv2 */
+static const char *const jw_ignore[] = { "embeddings.hybrid_model.", NULL };
+
+static const embed_vit_name jw_names[] = {
+	{ "embeddings.cls_token", EMBED_W_CLS, -1, 0, 3, { EMBED_DIM_1, EMBED_DIM_1, EMBED_DIM_D, 0 } },
+	{ "embeddings.position_embeddings", EMBED_W_POS, -1, 0, 3,
+	  { EMBED_DIM_1, EMBED_DIM_T, EMBED_DIM_D, 0 } },
+	{ "embeddings.patch_embeddings.weight", EMBED_W_PATCH_W, -1, 0, 4,
+	  { EMBED_DIM_D, EMBED_DIM_C, EMBED_DIM_P, EMBED_DIM_P } },
+	{ "embeddings.patch_embeddings.bias", EMBED_W_PATCH_B, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.attention_norm.weight", EMBED_W_LN1_W, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.attention_norm.bias", EMBED_W_LN1_B, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.query.weight", EMBED_W_QKV_W, 0, 0, D2(EMBED_DIM_D, EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.key.weight", EMBED_W_QKV_W, 1, 0, D2(EMBED_DIM_D, EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.value.weight", EMBED_W_QKV_W, 2, 0, D2(EMBED_DIM_D, EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.query.bias", EMBED_W_QKV_B, 0, EMBED_NAME_QKV_BIAS, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.key.bias", EMBED_W_QKV_B, 1, EMBED_NAME_QKV_BIAS, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.value.bias", EMBED_W_QKV_B, 2, EMBED_NAME_QKV_BIAS, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.out.weight", EMBED_W_PROJ_W, -1, 0, D2(EMBED_DIM_D, EMBED_DIM_D) },
+	{ "encoder.layer.%d.attn.out.bias", EMBED_W_PROJ_B, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.ffn_norm.weight", EMBED_W_LN2_W, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.ffn_norm.bias", EMBED_W_LN2_B, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.layer.%d.ffn.fc1.weight", EMBED_W_FC1_W, -1, 0, D2(EMBED_DIM_M, EMBED_DIM_D) },
+	{ "encoder.layer.%d.ffn.fc1.bias", EMBED_W_FC1_B, -1, 0, D1(EMBED_DIM_M) },
+	{ "encoder.layer.%d.ffn.fc2.weight", EMBED_W_FC2_W, -1, 0, D2(EMBED_DIM_D, EMBED_DIM_M) },
+	{ "encoder.layer.%d.ffn.fc2.bias", EMBED_W_FC2_B, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.encoder_norm.weight", EMBED_W_NORM_W, -1, 0, D1(EMBED_DIM_D) },
+	{ "encoder.encoder_norm.bias", EMBED_W_NORM_B, -1, 0, D1(EMBED_DIM_D) },
+	{ "head.weight", EMBED_W_HEAD_W, -1, EMBED_NAME_ROOT | EMBED_NAME_HEAD,
+	  D2(EMBED_DIM_L, EMBED_DIM_D) },
+	{ "head.bias", EMBED_W_HEAD_B, -1, EMBED_NAME_ROOT | EMBED_NAME_HEAD, D1(EMBED_DIM_L) },
+};
+
+const embed_vit_naming embed_vit_naming_jeonsworld = {
+	.what = "jeonsworld/ViT-pytorch ViT",
+	.prefixes = jw_prefixes,
+	.probe = "embeddings.cls_token",
+	.layer_fmt = "encoder.layer.%d.",
+	.ignore = jw_ignore,
+	.names = jw_names,
+	.n = sizeof(jw_names) / sizeof(jw_names[0]),
 };
 
 /* ------------------------------------------------------------------ */
@@ -189,6 +246,8 @@ slot_numel(const embed_vit *m, int slot)
 		return m->cfg.prefix_tokens > 1 ? (size_t)m->num_labels * d : 0;
 	case EMBED_W_HEAD_DIST_B:
 		return m->cfg.prefix_tokens > 1 ? (size_t)m->num_labels : 0;
+	case EMBED_W_PRELOGITS_W:
+		return d * d;
 	default:
 		return d;
 	}
@@ -203,7 +262,7 @@ dim_value(const embed_vit *m, int code)
 	case EMBED_DIM_3D: return 3 * (int64_t)m->cfg.hidden;
 	case EMBED_DIM_M: return m->cfg.intermediate;
 	case EMBED_DIM_T: return m->ntok;
-	case EMBED_DIM_C: return m->cfg.channels;
+	case EMBED_DIM_C: return m->in_c;
 	case EMBED_DIM_P: return m->cfg.patch;
 	case EMBED_DIM_L: return m->num_labels;
 	default: return -1;
@@ -456,7 +515,7 @@ check_final_norm(const embed_vit *m, const embed_vit_naming *nm, const char *pre
 
 static int
 build(const embed_vit_config *c, const embed_tensors *t, const embed_vit_naming *nm,
-      const char *source, embed_vit **pm, int consume)
+      const char *source, embed_vit **pm, int consume, embed_resnetv2 *stem)
 {
 	embed_vit *m;
 	unsigned char *used = NULL;
@@ -467,21 +526,40 @@ build(const embed_vit_config *c, const embed_tensors *t, const embed_vit_naming 
 
 	*pm = NULL;
 	err = embed_vit_config_validate(c, source);
-	if (err)
+	if (err) {
+		embed_resnetv2_free(&stem);
 		return err;
+	}
 	m = calloc(1, sizeof(*m));
-	if (!m)
+	if (!m) {
+		embed_resnetv2_free(&stem);
 		return vv_error(VV_ENOMEM, "out of memory");
+	}
 	m->cfg = *c;
 	m->cfg.id2label = NULL;
 	m->cfg.num_labels = 0;
 	m->cfg.architectures = NULL;
 	m->cfg.n_arch = 0;
-	m->gw = c->image_w / c->patch;
-	m->gh = c->image_h / c->patch;
+	m->stem = stem;
+	if (stem) {
+		embed_resnetv2_out_shape(stem, &m->in_c, &m->in_h, &m->in_w);
+		if (m->in_h % c->patch || m->in_w % c->patch) {
+			/* timm's HybridEmbed asserts this too */
+			err = vv_error(VV_EMISMATCH, "%s: the backbone's %dx%d feature map is not a "
+				       "multiple of the patch size %d", source, m->in_w, m->in_h,
+				       c->patch);
+			goto out_free;
+		}
+	} else {
+		m->in_c = c->channels;
+		m->in_h = c->image_h;
+		m->in_w = c->image_w;
+	}
+	m->gw = m->in_w / c->patch;
+	m->gh = m->in_h / c->patch;
 	m->npatch = m->gw * m->gh;
 	m->ntok = m->npatch + c->prefix_tokens;
-	m->cpp = c->channels * c->patch * c->patch;
+	m->cpp = m->in_c * c->patch * c->patch;
 	err = inspect(m, t, nm, source, &prefix);
 	if (err)
 		goto out_free;
@@ -537,14 +615,27 @@ int
 embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
 		const embed_vit_naming *nm, const char *source, embed_vit **pm)
 {
-	return build(c, t, nm, source, pm, 0);
+	return build(c, t, nm, source, pm, 0, NULL);
 }
 
 int
 embed_vit_build_consume(const embed_vit_config *c, embed_tensors *t,
 			const embed_vit_naming *nm, const char *source, embed_vit **pm)
 {
-	return build(c, t, nm, source, pm, 1);
+	return build(c, t, nm, source, pm, 1, NULL);
+}
+
+int
+embed_vit_build_hybrid(const embed_vit_config *c, embed_resnetv2 *stem, embed_tensors *t,
+		       const embed_vit_naming *nm, const char *source, embed_vit **pm)
+{
+	return build(c, t, nm, source, pm, 1, stem);
+}
+
+const embed_resnetv2 *
+embed_vit_stem(const embed_vit *m)
+{
+	return m->stem;
 }
 
 int
@@ -579,6 +670,8 @@ free_scratch(embed_vit *m)
 		free(w->h);
 		free(w->col);
 		free(w->att);
+		free(w->feat);
+		free(w->stem_ws);
 	}
 	free(m->ws);
 	m->ws = NULL;
@@ -596,6 +689,7 @@ embed_vit_free(embed_vit **pm)
 	free(m->arena);
 	free(m->lw);
 	free(m->has_ls);
+	embed_resnetv2_free(&m->stem);
 	free(m);
 	*pm = NULL;
 }
@@ -644,6 +738,12 @@ ensure_scratch(embed_vit *m, int nws, int per)
 		w->att = alloc_floats((size_t)m->ntok * ((size_t)m->ntok + 1));
 		if (!w->x || !w->y || !w->qkv || !w->h || !w->col || !w->att)
 			goto nomem;
+		if (m->stem) {
+			w->feat = alloc_floats((size_t)per * m->in_c * m->in_h * m->in_w);
+			w->stem_ws = alloc_floats(embed_resnetv2_scratch_floats(m->stem));
+			if (!w->feat || !w->stem_ws)
+				goto nomem;
+		}
 	}
 	m->ws_cap = per;
 	return 0;
@@ -689,12 +789,16 @@ bias_gelu(float *y, size_t rows, int n, const float *b, int act)
 		}
 }
 
-/* Patch embedding, class/distillation tokens and position embeddings into ws->x. */
+/*
+ * Patch embedding, class/distillation tokens and position embeddings into
+ * ws->x; `pixels`: B x in_c x in_h x in_w (the images, or a hybrid's
+ * feature maps).
+ */
 static void
 embed_patches(const embed_vit *m, vit_ws *ws, const float *pixels, int batch)
 {
-	const int c = m->cfg.channels, p = m->cfg.patch, d = m->cfg.hidden;
-	const int iw = m->cfg.image_w, ih = m->cfg.image_h, pre = m->cfg.prefix_tokens;
+	const int c = m->in_c, p = m->cfg.patch, d = m->cfg.hidden;
+	const int iw = m->in_w, ih = m->in_h, pre = m->cfg.prefix_tokens;
 	const size_t img = (size_t)c * ih * iw;
 	const float *pos = m->w[EMBED_W_POS];
 	int b, gy, gx, ch, ky, t, i;
@@ -781,17 +885,19 @@ needs_timm_head(const embed_vit *m, int pool)
 {
 	return pool == EMBED_POOL_HEAD || m->cfg.global_pool != EMBED_POOL_CLS ||
 	       m->cfg.prefix_tokens > 1 || m->loaded[EMBED_W_FCNORM_W] ||
-	       !m->loaded[EMBED_W_NORM_W];
+	       !m->loaded[EMBED_W_NORM_W] || m->loaded[EMBED_W_PRELOGITS_W];
 }
 
 /*
  * `feat` (B x D) = what timm's forward_head(pre_logits=True) returns from
  * the final hidden states `y` (B x T x D, after `norm` when present):
  * pool ('token': CLS, distilled: (CLS + dist) / 2, 'avg': mean of the
- * patch tokens), then fc_norm when present.
+ * patch tokens), then fc_norm when present, then the representation layer
+ * tanh(pre_logits.fc(.)) when present and `rep` (`tmp`: B x D scratch).
  */
 static void
-timm_head_features(const embed_vit *m, const float *y, int batch, float *feat, int pool)
+timm_head_features(const embed_vit *m, const float *y, int batch, float *feat, int pool,
+		   int rep, float *tmp)
 {
 	const int d = m->cfg.hidden, pre = m->cfg.prefix_tokens, t = m->ntok;
 	int b, i, k;
@@ -817,6 +923,14 @@ timm_head_features(const embed_vit *m, const float *y, int batch, float *feat, i
 	if (m->loaded[EMBED_W_FCNORM_W])
 		embed_kernels_layernorm(feat, d, feat, d, (size_t)batch, d, m->w[EMBED_W_FCNORM_W],
 					m->w[EMBED_W_FCNORM_B], m->cfg.ln_eps);
+	if (rep && m->loaded[EMBED_W_PRELOGITS_W]) {
+		size_t i, n = (size_t)batch * d;
+
+		linear(feat, (size_t)batch, d, m->w[EMBED_W_PRELOGITS_W], d, 0.0f, tmp);
+		embed_kernels_add_bias(tmp, (size_t)batch, d, m->w[EMBED_W_PRELOGITS_B]);
+		for (i = 0; i < n; i++)
+			feat[i] = tanhf(tmp[i]);
+	}
 }
 
 /* The end of the forward pass for timm models (see needs_timm_head()). */
@@ -839,7 +953,8 @@ timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float
 			memcpy(emb + (size_t)b * d, ws->y + (size_t)b * t * d, (size_t)d * sizeof(float));
 	} else {
 		timm_head_features(m, ws->y, batch, emb,
-				   pool == EMBED_POOL_MEAN ? EMBED_POOL_MEAN : m->cfg.global_pool);
+				   pool == EMBED_POOL_MEAN ? EMBED_POOL_MEAN : m->cfg.global_pool,
+				   pool == EMBED_POOL_HEAD, ws->h);
 	}
 	if (!logits || !nl)
 		return 0;
@@ -858,7 +973,7 @@ timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float
 		}
 		return 0;
 	}
-	timm_head_features(m, ws->y, batch, feat, m->cfg.global_pool);
+	timm_head_features(m, ws->y, batch, feat, m->cfg.global_pool, 1, ws->h);
 	linear(feat, (size_t)batch, d, m->w[EMBED_W_HEAD_W], nl, 0.0f, logits);
 	embed_kernels_add_bias(logits, (size_t)batch, nl, m->w[EMBED_W_HEAD_B]);
 	return 0;
@@ -876,6 +991,15 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 	int l, b, i, t;
 
 	rows = (size_t)batch * m->ntok;
+	if (m->stem) {
+		const size_t img = (size_t)m->cfg.channels * m->cfg.image_h * m->cfg.image_w;
+		const size_t fs = (size_t)m->in_c * m->in_h * m->in_w;
+
+		for (b = 0; b < batch; b++)
+			embed_resnetv2_forward(m->stem, pixels + (size_t)b * img, ws->stem_ws,
+					       ws->feat + (size_t)b * fs);
+		pixels = ws->feat;
+	}
 	embed_patches(m, ws, pixels, batch);
 	for (l = 0; l < m->cfg.layers; l++) {
 		float *const *w = m->lw[l];

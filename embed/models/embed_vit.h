@@ -19,6 +19,7 @@
 #include "embed/embed_pool.h"
 #include "embed/models/embed_config.h"
 #include "embed/formats/embed_tensors.h"
+#include "embed/models/embed_resnetv2.h"
 
 /* Weight slots of the internal layout.  Shapes: D hidden, M intermediate,
  * T tokens, C channels, P patch, L labels. */
@@ -40,6 +41,10 @@ typedef enum embed_vit_slot {
 	EMBED_W_HEAD_DIST_W, /* timm DeiT distillation head [L, D]
 			      * (prefix_tokens 2 with a head) */
 	EMBED_W_HEAD_DIST_B,
+	EMBED_W_PRELOGITS_W, /* representation layer before the head (Linear
+			      * [D, D] + tanh; the flower tutorial's in21k
+			      * models, old timm) (optional) */
+	EMBED_W_PRELOGITS_B, /* [D] */
 	/* per layer */
 	EMBED_W_LN1_W,     /* LayerNorm before attention [D] */
 	EMBED_W_LN1_B,
@@ -141,6 +146,27 @@ int embed_vit_build(const embed_vit_config *c, const embed_tensors *t,
  */
 int embed_vit_build_consume(const embed_vit_config *c, embed_tensors *t,
 			    const embed_vit_naming *nm, const char *source, embed_vit **pm);
+
+/*
+ * A hybrid ViT (timm's vision_transformer_hybrid.py, jeonsworld's
+ * R50-ViT-B_16): the patch embedding reads the feature map of `stem` (a
+ * ResNetV2 built for c's image size; ownership passes to the model, which
+ * frees it on failure too) instead of the pixels: the patch projection is
+ * [D, C', P, P] over the C' x H' x W' features, the grid (H' / P) x (W' / P).
+ * Otherwise as embed_vit_build_consume(); tensors under nm->ignore (the
+ * backbone's prefix) are not reported as unused.
+ */
+int embed_vit_build_hybrid(const embed_vit_config *c, embed_resnetv2 *stem, embed_tensors *t,
+			   const embed_vit_naming *nm, const char *source, embed_vit **pm);
+
+/* jeonsworld/ViT-pytorch's VisionTransformer names (transformer.embeddings.
+ * {cls_token, position_embeddings, patch_embeddings}, transformer.encoder.
+ * layer.N.{attention_norm, attn.{query,key,value,out}, ffn_norm, ffn.fc1,
+ * ffn.fc2}, transformer.encoder.encoder_norm, head). */
+extern const embed_vit_naming embed_vit_naming_jeonsworld;
+
+/* The backbone of a hybrid model, NULL for a plain ViT. */
+const embed_resnetv2 *embed_vit_stem(const embed_vit *m);
 
 /* Classifier outputs, 0 without a head. */
 int embed_vit_num_labels(const embed_vit *m);

@@ -46,6 +46,33 @@ match_labels(vit_state *s, const char *cfg_path)
 }
 
 /*
+ * Build the network for config `c` from `t` (consumed) named after `nm`: a
+ * plain ViT, or, when `e` (may be NULL) is a hybrid, its ResNetV2 backbone
+ * of flavour `flavor` from the tensors under `bb_prefix` feeding the ViT.
+ */
+static int
+build_vit(const embed_vit_config *c, const embed_registry_entry *e, int flavor,
+	  const char *bb_prefix, embed_tensors *t, const embed_vit_naming *nm,
+	  const char *source, embed_vit **pm)
+{
+	embed_resnetv2_spec spec;
+	embed_resnetv2 *stem = NULL;
+	int err;
+
+	*pm = NULL;
+	if (!e || !e->hybrid)
+		return embed_vit_build_consume(c, t, nm, source, pm);
+	spec = e->backbone;
+	spec.flavor = flavor;
+	err = embed_resnetv2_build(&spec, t, bb_prefix, 1, NULL, c->image_h, c->image_w, source,
+				   &stem);
+	if (err)
+		return err;
+	/* takes the stem, frees it on failure */
+	return embed_vit_build_hybrid(c, stem, t, nm, source, pm);
+}
+
+/*
  * A timm checkpoint: architecture from --arch / the checkpoint / args.yaml,
  * config and preprocessing from the registry (+ args.yaml), timm names.
  */
@@ -67,7 +94,8 @@ open_timm(const embed_family_probe *p, vit_state *s, embed_preproc *pp)
 	err = embed_timm_config(ck, e, p->t, &s->cfg, pp);
 	if (err)
 		return err;
-	err = embed_vit_build_consume(s->cfg, p->t, &embed_vit_naming_timm, ck->weights, &s->vit);
+	err = build_vit(s->cfg, e, EMBED_RESNETV2_TIMM, "patch_embed.backbone.", p->t,
+			&embed_vit_naming_timm, ck->weights, &s->vit);
 	if (err) {
 		/* name the architecture the shapes were expected from */
 		snprintf(msg, sizeof(msg), "%s", vv_errmsg());
@@ -142,6 +170,28 @@ embed_vit_display_name(const embed_vit_config *c, const char *arch, char *buf, s
 			 c->patch);
 }
 
+/*
+ * A hybrid's display name as the ViT paper writes it: "R50+ViT-B/16" (the
+ * backbone's layer count, 3 per bottleneck unit + 2, none for a stem-only
+ * backbone; the patch as the total stride in pixels).
+ */
+static void
+hybrid_name(const vit_state *s, const char *arch, char *buf, size_t size)
+{
+	const embed_resnetv2_spec *r = embed_resnetv2_spec_of(embed_vit_stem(s->vit));
+	embed_vit_config c = *s->cfg;
+	char vit[EMBED_MODEL_NAME_MAX - 16], rn[12] = "";
+	int i, units = 0;
+
+	for (i = 0; i < r->nstages; i++)
+		units += r->depth[i];
+	if (units)
+		snprintf(rn, sizeof(rn), "%d", 3 * units + 2);
+	c.patch *= c.feature_stride > 1 ? c.feature_stride : 1;
+	embed_vit_display_name(&c, arch, vit, sizeof(vit));
+	snprintf(buf, size, "R%s+%s", rn, vit);
+}
+
 static void vit_free(void **pstate);
 
 static int
@@ -163,8 +213,12 @@ vit_open(const embed_family_probe *p, void **pstate, embed_model_info *info)
 	arch = s->cfg->n_arch ? s->cfg->architectures[0] : "";
 	info->family = "vit";
 	snprintf(info->arch, sizeof(info->arch), "%s", arch);
-	embed_vit_display_name(s->cfg, p->entry ? p->entry->name : arch, info->name,
-			       sizeof(info->name));
+	if (embed_vit_stem(s->vit)) {
+		hybrid_name(s, p->entry ? p->entry->name : arch, info->name, sizeof(info->name));
+	} else {
+		embed_vit_display_name(s->cfg, p->entry ? p->entry->name : arch, info->name,
+				       sizeof(info->name));
+	}
 	info->dim = s->cfg->hidden;
 	info->num_labels = s->cfg->num_labels;
 	info->id2label = s->cfg->id2label;
@@ -201,6 +255,33 @@ vit_free(void **pstate)
 	*pstate = NULL;
 }
 
+/* A hybrid's backbone: "backbone": "resnetv2", its flavour and shape. */
+static void
+describe_backbone(const embed_vit *vit, cJSON *j)
+{
+	const embed_resnetv2 *r = embed_vit_stem(vit);
+	const embed_resnetv2_spec *s;
+	double d[EMBED_RESNETV2_MAX_STAGES], f[3];
+	int i, c, h, w;
+
+	if (!r)
+		return;
+	s = embed_resnetv2_spec_of(r);
+	embed_resnetv2_out_shape(r, &c, &h, &w);
+	for (i = 0; i < s->nstages; i++)
+		d[i] = s->depth[i];
+	f[0] = c;
+	f[1] = h;
+	f[2] = w;
+	cJSON_AddStringToObject(j, "backbone", "resnetv2");
+	cJSON_AddStringToObject(j, "backbone_flavor", s->flavor == EMBED_RESNETV2_TIMM ?
+				"timm" : "jeonsworld");
+	cJSON_AddNumberToObject(j, "backbone_stem_channels", s->stem_chs);
+	cJSON_AddItemToObject(j, "backbone_units_per_stage", cJSON_CreateDoubleArray(d,
+											s->nstages));
+	cJSON_AddItemToObject(j, "backbone_features", cJSON_CreateDoubleArray(f, 3));
+}
+
 static void
 vit_describe(const void *state, cJSON *j)
 {
@@ -219,6 +300,7 @@ vit_describe(const void *state, cJSON *j)
 	cJSON_AddBoolToObject(j, "qkv_bias", c->qkv_bias);
 	cJSON_AddNumberToObject(j, "prefix_tokens", c->prefix_tokens);
 	cJSON_AddStringToObject(j, "global_pool", c->global_pool ? "avg" : "token");
+	describe_backbone(((const vit_state *)state)->vit, j);
 }
 
 const embed_family embed_family_vit = {

@@ -1,0 +1,385 @@
+/*
+ * test_hybrid.c - the hybrid ResNet + ViT (embed/models/embed_resnetv2.c and
+ * the ViT's backbone hook) against timm's own modules, and the training
+ * folders of jeonsworld/ViT-pytorch and of the flower tutorial, against
+ * faithful re-implementations of their code; fixtures by
+ * scripts/make_fixtures_hybrid.py.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/vv_error.h"
+#include "common/vv_fs.h"
+#include "common/vv_log.h"
+#include "common/vv_npy.h"
+#include "embed/formats/embed_ckpt.h"
+#include "embed/models/embed_describe.h"
+#include "embed/models/embed_model.h"
+#include "embed/models/embed_registry.h"
+#include "embed/models/embed_resnetv2.h"
+#include "embed/models/embed_vit.h"
+#include "tests/test_util.h"
+
+#define FIX "tests/fixtures/hybrid/"
+/* PyTorch float32 against this float32 implementation (F16 weights: the
+ * reference ran on the same rounded values) */
+#define TOL_REF 1e-4
+/* where images are resized on both sides (Pillow's and ours, exact in
+ * principle; the issue's bound) */
+#define TOL_RESIZE 2e-3
+
+/* a timm hybrid test architecture: 2 blocks, width 24, 3 heads, MLP 2 */
+#define TEST_HYB(nm, p, img, stem, ns, ...)                                            \
+	{ .name = nm, .depth = 2, .width = 24, .heads = 3, .mlp_ratio = 2.0, .patch = p,   \
+	  .img_size = img, .prefix_tokens = 1, .global_pool = EMBED_POOL_CLS,              \
+	  .default_tag = "test", .interpolation = EMBED_RESAMPLE_BICUBIC, .crop_pct = 0.9, \
+	  .mean = { 0.5f, 0.5f, 0.5f }, .std = { 0.5f, 0.5f, 0.5f }, .hybrid = 1,          \
+	  .backbone = { .flavor = EMBED_RESNETV2_TIMM, .stem_chs = stem, .nstages = ns,    \
+			.depth = __VA_ARGS__, .chans = { 128, 256, 0, 0 } } }
+
+/* The test architectures of scripts/make_fixtures_hybrid.py. */
+static const embed_registry_entry test_archs[] = {
+	/* timm: TIMM_ARCHS */
+	TEST_HYB("vit_test_r_stem_p4_48", 4, 48, 64, 0, { 0 }),
+	TEST_HYB("vit_test_r2_s1_60", 1, 60, 32, 2, { 1, 1 }),
+	/* the same with a deeper backbone than the weights hold */
+	TEST_HYB("vit_test_r2deep_s1_60", 1, 60, 32, 2, { 1, 2 }),
+};
+
+static int
+setup(void **state)
+{
+	size_t i;
+
+	(void)state;
+	vv_verbosity = 0;
+	for (i = 0; i < sizeof(test_archs) / sizeof(test_archs[0]); i++)
+		if (embed_registry_add(&test_archs[i]))
+			return -1;
+	return tu_setup("test_hybrid");
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	return tu_teardown();
+}
+
+static vv_array *
+load_npy(const char *path)
+{
+	vv_array *a = NULL;
+
+	if (vv_npy_read(path, &a))
+		fail_msg("%s", vv_errmsg());
+	return a;
+}
+
+static double
+max_abs_diff(const float *a, const float *b, size_t n)
+{
+	double m = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double d = fabs((double)a[i] - (double)b[i]);
+
+		if (!(d <= m))
+			m = isnan(d) ? INFINITY : d;
+	}
+	return m;
+}
+
+/* Discover `path` with --arch `arch` and expect `n` checkpoints. */
+static embed_ckpt_list *
+discover(const char *path, const char *arch, int image_size, size_t n)
+{
+	embed_ckpt_opts o = { .arch = arch, .image_size = image_size };
+	embed_ckpt_list *l = NULL;
+
+	if (embed_ckpt_discover_opts(path, &o, &l))
+		fail_msg("%s", vv_errmsg());
+	assert_int_equal(l->n, n);
+	return l;
+}
+
+/* Open checkpoint i of `l`. */
+static embed_model *
+open_ck(const embed_ckpt_list *l, size_t i)
+{
+	embed_model *m = NULL;
+
+	if (embed_model_open(&l->v[i], &m))
+		fail_msg("%s", vv_errmsg());
+	return m;
+}
+
+/*
+ * Run `m` on `pixels` (a .npy of B images) and compare pooling `pool`'s
+ * embedding with ref/<ref>_<kind>.npy and the logits with ref/<ref>_logits;
+ * the largest difference.
+ */
+static double
+check(embed_model *m, const char *pixels, int pool, const char *kind, const char *ref,
+      double tol)
+{
+	vv_array *px = load_npy(pixels), *r;
+	const embed_model_info *mi = embed_model_get_info(m);
+	int b = (int)px->shape[0], d = mi->dim, nl = mi->num_labels;
+	float *emb = calloc((size_t)b * d, sizeof(float));
+	float *lg = calloc((size_t)b * (nl ? nl : 1), sizeof(float));
+	char p[256];
+	double e, worst;
+
+	assert_non_null(emb);
+	assert_non_null(lg);
+	assert_int_equal(embed_model_forward(m, px->data, b, pool, emb, lg), 0);
+	snprintf(p, sizeof(p), FIX "ref/%s_%s.npy", ref, kind);
+	r = load_npy(p);
+	assert_int_equal(vv_array_numel(r), (int64_t)b * d);
+	worst = max_abs_diff(emb, r->data, (size_t)b * d);
+	vv_array_free(&r);
+	snprintf(p, sizeof(p), FIX "ref/%s_logits.npy", ref);
+	r = load_npy(p);
+	assert_int_equal(vv_array_numel(r), (int64_t)b * nl);
+	e = max_abs_diff(lg, r->data, (size_t)b * nl);
+	vv_array_free(&r);
+	if (e > worst)
+		worst = e;
+	printf("  %-22s %-4s + logits vs PyTorch: max abs err %.2e\n", ref, kind, worst);
+	if (!(worst <= tol))
+		fail_msg("%s: max abs err %g > %g", ref, worst, tol);
+	free(emb);
+	free(lg);
+	vv_array_free(&px);
+	return worst;
+}
+
+/* ------------------------------------------------------------------ */
+/* timm hybrids                                                        */
+
+static void
+test_timm_parity(void **state)
+{
+	embed_ckpt_list *l;
+	embed_model *m;
+
+	(void)state;
+	/* stem-only backbone, 4x4 projection over its 64 channels */
+	l = discover(FIX "timm_stem.safetensors", "vit_test_r_stem_p4_48", 0, 1);
+	m = open_ck(l, 0);
+	check(m, FIX "pixels_48.npy", EMBED_POOL_CLS, "cls", "timm_stem", TOL_REF);
+	check(m, FIX "pixels_48.npy", EMBED_POOL_HEAD, "head", "timm_stem", TOL_REF);
+	embed_model_free(&m);
+	embed_ckpt_list_free(&l);
+
+	/* two stages, strided units, asymmetric SAME padding; F32 and F16 */
+	l = discover(FIX "timm_r2.safetensors", "vit_test_r2_s1_60", 0, 1);
+	m = open_ck(l, 0);
+	check(m, FIX "pixels_60.npy", EMBED_POOL_CLS, "cls", "timm_r2", TOL_REF);
+	check(m, FIX "pixels_60.npy", EMBED_POOL_HEAD, "head", "timm_r2", TOL_REF);
+	embed_model_free(&m);
+	embed_ckpt_list_free(&l);
+	l = discover(FIX "timm_r2_f16.safetensors", "vit_test_r2_s1_60", 0, 1);
+	m = open_ck(l, 0);
+	check(m, FIX "pixels_60.npy", EMBED_POOL_CLS, "cls", "timm_r2_f16", TOL_REF);
+	embed_model_free(&m);
+	embed_ckpt_list_free(&l);
+}
+
+/* The backbone's output does not depend on OpenBLAS's thread count. */
+static void
+test_threads(void **state)
+{
+	vv_array *px = load_npy(FIX "pixels_60.npy");
+	embed_ckpt_list *l;
+	embed_model *m;
+	float a[2 * 24], b[2 * 24], la[2 * 5], lb[2 * 5];
+	int nt = openblas_get_num_threads();
+
+	(void)state;
+	l = discover(FIX "timm_r2.safetensors", "vit_test_r2_s1_60", 0, 1);
+	m = open_ck(l, 0);
+	openblas_set_num_threads(1);
+	assert_int_equal(embed_model_forward(m, px->data, 2, EMBED_POOL_CLS, a, la), 0);
+	openblas_set_num_threads(2);
+	assert_int_equal(embed_model_forward(m, px->data, 2, EMBED_POOL_CLS, b, lb), 0);
+	openblas_set_num_threads(nt);
+	assert_memory_equal(a, b, sizeof(a));
+	assert_memory_equal(la, lb, sizeof(la));
+	embed_model_free(&m);
+	embed_ckpt_list_free(&l);
+	vv_array_free(&px);
+}
+
+/* Real architectures: the shapes the registry gives the named models. */
+static void
+test_timm_registry(void **state)
+{
+	static const struct {
+		const char *name;
+		int stages, d0, d1, d2, d3, patch, img, width;
+	} want[] = {
+		{ "vit_tiny_r_s16_p8_224", 0, 0, 0, 0, 0, 8, 224, 192 },
+		{ "vit_tiny_r_s16_p8_384", 0, 0, 0, 0, 0, 8, 384, 192 },
+		{ "vit_small_r26_s32_224", 4, 2, 2, 2, 2, 1, 224, 384 },
+		{ "vit_small_r26_s32_384", 4, 2, 2, 2, 2, 1, 384, 384 },
+		{ "vit_base_r50_s16_224", 3, 3, 4, 9, 0, 1, 224, 768 },
+		{ "vit_base_r50_s16_384", 3, 3, 4, 9, 0, 1, 384, 768 },
+		{ "vit_large_r50_s32_224", 4, 3, 4, 6, 3, 1, 224, 1024 },
+		{ "vit_large_r50_s32_384", 4, 3, 4, 6, 3, 1, 384, 1024 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const embed_registry_entry *e = embed_registry_find(want[i].name, NULL);
+
+		assert_non_null(e);
+		assert_int_equal(e->hybrid, 1);
+		assert_int_equal(e->backbone.nstages, want[i].stages);
+		assert_int_equal(e->backbone.depth[0], want[i].d0);
+		assert_int_equal(e->backbone.depth[1], want[i].d1);
+		assert_int_equal(e->backbone.depth[2], want[i].d2);
+		assert_int_equal(e->backbone.depth[3], want[i].d3);
+		assert_int_equal(e->backbone.stem_chs, 64);
+		assert_int_equal(e->patch, want[i].patch);
+		assert_int_equal(e->img_size, want[i].img);
+		assert_int_equal(e->width, want[i].width);
+		assert_true(e->crop_pct == (want[i].img == 224 ? 0.9 : 1.0));
+		assert_true(e->mean[0] == 0.5f && e->std[2] == 0.5f);
+	}
+	assert_int_equal(embed_registry_find("vit_base_patch16_224", NULL)->hybrid, 0);
+}
+
+/* A backbone deeper than the weights', a plain arch for hybrid weights. */
+static void
+test_timm_bad(void **state)
+{
+	embed_ckpt_list *l;
+	embed_model *m = NULL;
+
+	(void)state;
+	l = discover(FIX "timm_r2.safetensors", "vit_test_r2deep_s1_60", 0, 1);
+	assert_int_equal(embed_model_open(&l->v[0], &m), VV_EMISMATCH);
+	assert_null(m);
+	assert_non_null(strstr(vv_errmsg(), "timm_r2.safetensors"));
+	assert_non_null(strstr(vv_errmsg(), "units per stage (1, 1)"));
+	assert_non_null(strstr(vv_errmsg(), "has (1, 2)"));
+	embed_ckpt_list_free(&l);
+	l = discover(FIX "timm_r2.safetensors", "vit_base_patch16_224", 0, 1);
+	assert_int_equal(embed_model_open(&l->v[0], &m), VV_EMISMATCH);
+	assert_non_null(strstr(vv_errmsg(), "plain ViT"));
+	embed_ckpt_list_free(&l);
+	l = discover(FIX "timm_stem.safetensors", "vit_test_r2_s1_60", 0, 1);
+	assert_int_equal(embed_model_open(&l->v[0], &m), VV_EMISMATCH);
+	embed_ckpt_list_free(&l);
+}
+
+/*
+ * `vitviz run ARGS...` in this process (the command's own code, so that
+ * the test architectures registered above are known): its exit status.
+ */
+static int
+vitviz_run(const char *run, const char *data, const char *tag, const char *extra1,
+	   const char *extra2)
+{
+	char out[128], work[128];
+	char *argv[16];
+	int argc = 0;
+
+	snprintf(out, sizeof(out), "%s/%s.gif", tu_tmp, tag);
+	snprintf(work, sizeof(work), "%s/%s-work", tu_tmp, tag);
+	argv[argc++] = "run";
+	argv[argc++] = (char *)run;
+	argv[argc++] = "--data";
+	argv[argc++] = (char *)data;
+	argv[argc++] = "-o";
+	argv[argc++] = out;
+	argv[argc++] = "--work";
+	argv[argc++] = work;
+	argv[argc++] = "--size";
+	argv[argc++] = "320x240";
+	argv[argc++] = "--fps";
+	argv[argc++] = "4";
+	if (extra1)
+		argv[argc++] = (char *)extra1;
+	if (extra2)
+		argv[argc++] = (char *)extra2;
+	argv[argc] = NULL;
+	return cli_run(argc, argv);
+}
+
+/* The work folder of a vitviz_run() has its outputs; the embeddings of
+ * checkpoint `ck` as an array. */
+static vv_array *
+work_embeddings(const char *tag, const char *ck, const char *kind)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), "%s/%s.gif", tu_tmp, tag);
+	assert_true(tu_exists(p));
+	snprintf(p, sizeof(p), "%s/%s-work/coords.npy", tu_tmp, tag);
+	assert_true(tu_exists(p));
+	snprintf(p, sizeof(p), "%s/%s-work/outliers.csv", tu_tmp, tag);
+	assert_true(tu_exists(p));
+	snprintf(p, sizeof(p), "%s/%s-work/%s/%s.npy", tu_tmp, tag, kind, ck);
+	return load_npy(p);
+}
+
+/* A timm train.py folder of a hybrid, end to end; `vitviz info`. */
+static void
+test_timm_run(void **state)
+{
+	embed_ckpt_list *l;
+	vv_array *e;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	assert_int_equal(vitviz_run(FIX "timm_run", FIX "images", "timm", NULL, NULL), 0);
+	e = work_embeddings("timm", "checkpoint-2", "embeddings");
+	assert_int_equal(e->shape[0], 6);
+	assert_int_equal(e->shape[1], 24);
+	vv_array_free(&e);
+
+	l = discover(FIX "timm_run", NULL, 0, 2);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(embed_describe(l, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "architecture: vit_test_r_stem_p4_48"));
+	assert_non_null(strstr(text, "model: R+ViT (width 24, 2 layers, patch 16) (family vit, "
+				     "vit_test_r_stem_p4_48)"));
+	assert_non_null(strstr(text, "backbone resnetv2, backbone_flavor timm, "
+				     "backbone_stem_channels 64, backbone_units_per_stage (), "
+				     "backbone_features (64, 12, 12)"));
+	assert_non_null(strstr(text, "shorter side to 53 (bicubic), centre crop 48x48"));
+	free(text);
+	embed_ckpt_list_free(&l);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timm_parity),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_timm_registry),
+		cmocka_unit_test(test_timm_bad),
+		cmocka_unit_test(test_timm_run),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
