@@ -93,7 +93,6 @@ static const embed_registry_entry builtin[] = {
 	HYB("vit_tiny_r_s16_p8_384",  12, 192,  3, 8, 384, "augreg_in21k_ft_in1k", 1.0, 0, { 0 }),
 	HYB("vit_small_r26_s32_224",  12, 384,  6, 1, 224, "augreg_in21k_ft_in1k", 0.9, 4, { 2, 2, 2, 2 }),
 	HYB("vit_small_r26_s32_384",  12, 384,  6, 1, 384, "augreg_in21k_ft_in1k", 1.0, 4, { 2, 2, 2, 2 }),
-	HYB("vit_base_r26_s32_224",   12, 768, 12, 1, 224, "untrained",            0.9, 4, { 2, 2, 2, 2 }),
 	HYB("vit_base_r50_s16_224",   12, 768, 12, 1, 224, "orig_in21k",           0.9, 3, { 3, 4, 9 }),
 	HYB("vit_base_r50_s16_384",   12, 768, 12, 1, 384, "orig_in21k_ft_in1k",   1.0, 3, { 3, 4, 9 }),
 	HYB("vit_large_r50_s32_224",  24, 1024, 16, 1, 224, "augreg_in21k_ft_in1k", 0.9, 4, { 3, 4, 6, 3 }),

@@ -693,7 +693,14 @@ embed_resnetv2_forward(const embed_resnetv2 *r, const float *img, float *scratch
 {
 	const size_t a = lines(r->act_max);
 	float *cur = scratch, *t1 = cur + a, *t2 = t1 + a, *sc = t2 + a, *col = sc + a;
-	int k;
+	int k, nt = openblas_get_num_threads();
+
+	/* OpenBLAS's threaded sgemm does not give the single-threaded bytes
+	 * (seen with its Haswell kernels): one thread, whatever the caller's
+	 * count, so that the output never depends on it.  The ViT's workers
+	 * already run one thread each; only a lone caller changes the count. */
+	if (nt > 1)
+		openblas_set_num_threads(1);
 
 	conv_run(&r->stem, img, col, t1);
 	group_norm(&r->stem_n, t1, (size_t)r->stem.out_h * r->stem.out_w, 1);
@@ -723,4 +730,6 @@ embed_resnetv2_forward(const embed_resnetv2 *r, const float *img, float *scratch
 			dst[i] = y > 0.0f ? y : 0.0f;
 		}
 	}
+	if (nt > 1)
+		openblas_set_num_threads(nt);
 }

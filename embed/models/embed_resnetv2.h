@@ -78,7 +78,11 @@ size_t embed_resnetv2_scratch_floats(const embed_resnetv2 *r);
  * Run one image `img` (3 x in_h x in_w) into `out` (c x h x w as
  * embed_resnetv2_out_shape() says), using `scratch`
  * (embed_resnetv2_scratch_floats() floats, 64-byte aligned is best).
- * Calls sgemm on whatever thread count OpenBLAS has.
+ * The sgemm calls run on one OpenBLAS thread (the count is set to 1 for
+ * the call and restored), so the output is the same for any thread
+ * count; run several images on threads of your own to use more cores,
+ * as embed_vit_forward() does.  Not to be called while other threads of
+ * the process run BLAS with more than one thread.
  */
 void embed_resnetv2_forward(const embed_resnetv2 *r, const float *img, float *scratch,
 			    float *out);
