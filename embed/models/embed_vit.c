@@ -650,12 +650,6 @@ embed_vit_dim(const embed_vit *m)
 	return m->cfg.hidden;
 }
 
-const embed_vit_config *
-embed_vit_config_of(const embed_vit *m)
-{
-	return &m->cfg;
-}
-
 static void
 free_scratch(embed_vit *m)
 {

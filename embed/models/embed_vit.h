@@ -174,9 +174,6 @@ int embed_vit_num_labels(const embed_vit *m);
 /* Embedding width D. */
 int embed_vit_dim(const embed_vit *m);
 
-/* The model's copy of its config (id2label NULL). */
-const embed_vit_config *embed_vit_config_of(const embed_vit *m);
-
 /*
  * Run `batch` images, `pixels` B x C x H x W float32 (preprocessed, H x W
  * the config's image size), writing `emb` B x D (pool EMBED_POOL_CLS,
