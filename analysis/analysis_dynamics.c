@@ -18,7 +18,6 @@ struct analysis_dyn {
 	double *p_mean;         /* n running means of p_t (Welford) */
 	double *p_m2;           /* n running sums of squared deviations of p_t */
 	double *margin_sum;     /* n sums of logit margins */
-	double *pmargin_sum;    /* n sums of probability margins */
 	int32_t *ncorrect;      /* n counts of correct predictions */
 	int32_t *forget;        /* n forgetting events */
 	int32_t *streak;        /* n: first checkpoint of the current all-correct streak, -1 if now wrong */
@@ -59,7 +58,6 @@ analysis_dyn_alloc(analysis_dyn **pd, int64_t n, const int *labels)
 	d->p_mean = calloc(un, sizeof(double));
 	d->p_m2 = calloc(un, sizeof(double));
 	d->margin_sum = calloc(un, sizeof(double));
-	d->pmargin_sum = calloc(un, sizeof(double));
 	d->ncorrect = calloc(un, sizeof(int32_t));
 	d->forget = calloc(un, sizeof(int32_t));
 	d->streak = calloc(un, sizeof(int32_t));
@@ -71,7 +69,7 @@ analysis_dyn_alloc(analysis_dyn **pd, int64_t n, const int *labels)
 	for (i = 0; i < ANALYSIS_DYN_NCOLS; i++)
 		if (!d->col[i])
 			break;
-	if (i < ANALYSIS_DYN_NCOLS || !d->p_mean || !d->p_m2 || !d->margin_sum || !d->pmargin_sum || !d->ncorrect ||
+	if (i < ANALYSIS_DYN_NCOLS || !d->p_mean || !d->p_m2 || !d->margin_sum || !d->ncorrect ||
 	    !d->forget || !d->streak || !d->prev_xy || !d->movement || !d->persist) {
 		analysis_dyn_free(&d);
 		return vv_error(VV_ENOMEM, "out of memory");
@@ -98,7 +96,6 @@ analysis_dyn_free(analysis_dyn **pd)
 	free(d->streak);
 	free(d->forget);
 	free(d->ncorrect);
-	free(d->pmargin_sum);
 	free(d->margin_sum);
 	free(d->p_m2);
 	free(d->p_mean);
@@ -115,10 +112,9 @@ struct slice {
 	float *scratch;      /* c floats */
 };
 
-/* Argmax, label probability and margins of one row of finite logits. */
+/* Argmax, label probability and logit margin of one row of finite logits. */
 static void
-row_stats(const float *l, int64_t c, int label, float *scratch, int32_t *argmax, double *p, double *margin,
-	  double *pmargin)
+row_stats(const float *l, int64_t c, int label, float *scratch, int32_t *argmax, double *p, double *margin)
 {
 	int64_t j, best = 0, other = -1;
 	double sum = 0, mx;
@@ -137,14 +133,8 @@ row_stats(const float *l, int64_t c, int label, float *scratch, int32_t *argmax,
 		sum += scratch[j];
 	*argmax = (int32_t)best;
 	*p = exp((double)l[label] - mx) / sum;
-	if (other < 0) {
-		/* one class: the label has no rival */
-		*margin = 0;
-		*pmargin = *p;
-	} else {
-		*margin = (double)l[label] - (double)l[other];
-		*pmargin = *p - exp((double)l[other] - mx) / sum;
-	}
+	/* one class: the label has no rival */
+	*margin = other < 0 ? 0 : (double)l[label] - (double)l[other];
 }
 
 /* Update the state of the rows of one slice (check_logits() ran before). */
@@ -158,18 +148,17 @@ slice_run(void *arg)
 
 	for (i = s->lo; i < s->hi; i++) {
 		const float *l = s->logits + (size_t)i * (size_t)d->c;
-		double p, m, pm, delta;
+		double p, m, delta;
 		int32_t am;
 		int correct;
 
-		row_stats(l, d->c, d->labels[i], s->scratch, &am, &p, &m, &pm);
+		row_stats(l, d->c, d->labels[i], s->scratch, &am, &p, &m);
 		s->pred[i] = am;
 		correct = am == d->labels[i];
 		delta = p - d->p_mean[i];
 		d->p_mean[i] += delta / t1;
 		d->p_m2[i] += delta * (p - d->p_mean[i]);
 		d->margin_sum[i] += m;
-		d->pmargin_sum[i] += pm;
 		d->ncorrect[i] += correct;
 		if (d->nlogits > 0) {
 			int was = d->pred[(d->nlogits - 1) * (size_t)d->n + (size_t)i] == d->labels[i];
@@ -361,16 +350,29 @@ analysis_dyn_finish(analysis_dyn *d)
 	double nt = (double)d->nlogits;
 	struct ranked *rk = NULL;
 	int32_t *tmp = NULL;
+	double *class_conf = NULL; /* mean confidence of the samples given each label */
+	int64_t *class_n = NULL;   /* samples given each label */
 	int64_t i;
 
 	if (d->nlogits) {
 		rk = malloc(un * sizeof(*rk));
 		tmp = malloc(d->nlogits * sizeof(*tmp));
-		if (!rk || !tmp) {
+		class_conf = calloc((size_t)d->c, sizeof(*class_conf));
+		class_n = calloc((size_t)d->c, sizeof(*class_n));
+		if (!rk || !tmp || !class_conf || !class_n) {
 			free(rk);
 			free(tmp);
+			free(class_conf);
+			free(class_n);
 			return vv_error(VV_ENOMEM, "out of memory");
 		}
+		for (i = 0; i < d->n; i++) {
+			class_conf[d->labels[i]] += d->p_mean[i];
+			class_n[d->labels[i]]++;
+		}
+		for (i = 0; i < d->c; i++)
+			if (class_n[i])
+				class_conf[i] /= (double)class_n[i];
 	}
 	for (i = 0; i < d->n; i++) {
 		double **c = d->col;
@@ -382,7 +384,7 @@ analysis_dyn_finish(analysis_dyn *d)
 			c[ANALYSIS_DYN_AUM][i] = d->margin_sum[i] / nt;
 			c[ANALYSIS_DYN_FORGETTING][i] = d->nlogits > 1 ? d->forget[i] : NAN;
 			c[ANALYSIS_DYN_LEARNED_AT][i] = d->streak[i] >= 0 ? (double)d->steps[d->streak[i]] : NAN;
-			c[ANALYSIS_DYN_LABEL_ISSUE][i] = (1.0 - d->pmargin_sum[i] / nt) / 2.0;
+			c[ANALYSIS_DYN_LABEL_ISSUE][i] = (1.0 + class_conf[d->labels[i]] - d->p_mean[i]) / 2.0;
 			c[ANALYSIS_DYN_USUAL_PREDICTION][i] = usual_prediction(d, i, tmp);
 			rk[i] = (struct ranked){ .v = c[ANALYSIS_DYN_LABEL_ISSUE][i], .index = (int32_t)i };
 		} else {
@@ -400,6 +402,8 @@ analysis_dyn_finish(analysis_dyn *d)
 		for (i = 0; i < d->n; i++)
 			d->col[ANALYSIS_DYN_LABEL_ISSUE_RANK][rk[i].index] = (double)(i + 1);
 	}
+	free(class_n);
+	free(class_conf);
 	free(tmp);
 	free(rk);
 	return 0;

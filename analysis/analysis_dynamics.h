@@ -17,10 +17,12 @@
  *   forgetting   #{t : correct_t and not correct_t+1}   (forgetting events)
  *   learned_at   step of the first checkpoint from which every prediction
  *                is correct; NaN when the last one is wrong
- *   label_issue  (1 - mean_t (p_t - largest other probability at t)) / 2,
- *                in [0, 1], higher = more likely a wrong label: the mean
- *                probability margin over the whole run (chosen by the
- *                measurements of scripts/make_noisy_run.py, see README)
+ *   label_issue  (1 + mean confidence of the samples given the same label
+ *                - confidence) / 2, in [0, 1], higher = more likely a wrong
+ *                label: the run's confidence against its class's, as
+ *                confident learning compares p with a per-class threshold
+ *                (chosen by the measurements of scripts/make_noisy_run.py,
+ *                see README)
  *   label_issue_rank  1 = highest label_issue, ties by sample index
  *   usual_prediction  the class other than the label predicted most often
  *                (ties: the smaller index); -1 when always the label

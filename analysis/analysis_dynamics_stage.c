@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define DYN_FORMAT 1
+#define DYN_FORMAT 2
 
 /* The state of one run of the dynamics stage. */
 struct dstage {
@@ -244,7 +244,7 @@ write_outputs(const struct dstage *st)
 	cJSON_AddNumberToObject(j, "format", DYN_FORMAT);
 	cJSON_AddNumberToObject(j, "top", st->top);
 	cJSON_AddBoolToObject(j, "label_metrics", st->label_metrics);
-	cJSON_AddStringToObject(j, "label_issue", "(1 - mean over checkpoints of (p(given label) - largest other p)) / 2");
+	cJSON_AddStringToObject(j, "label_issue", "(1 + mean confidence of the samples given the same label - confidence) / 2");
 	for (c = 0; c < ANALYSIS_DYN_NCOLS; c++)
 		cJSON_AddItemToArray(cols, cJSON_CreateString(analysis_dyn_col_name(c)));
 	for (f = 0; f < st->m->nckpt; f++)

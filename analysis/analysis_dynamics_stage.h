@@ -10,7 +10,7 @@
  * (definitions: analysis_dynamics.h); an unknown value is an empty field.
  * dynamics.npy: float32 N x 11, the numeric columns in that order
  * (analysis_dynamics.h ANALYSIS_DYN_*), NaN where unknown, -1 for "no usual
- * prediction".  dynamics.json: {"format":1, "columns":[...],
+ * prediction".  dynamics.json: {"format":2, "columns":[...],
  * "checkpoints":[names], "top":k, "label_metrics":bool, "notes":[...]},
  * written last.
  */

@@ -121,7 +121,7 @@ cli_analyze_group(analysis_opts *o)
 
 /* --- render ----------------------------------------------------------- */
 
-enum { R_SIZE, R_FPS, R_SPC, R_HOLD, R_CRF, R_PRESET, R_THEME, R_TITLE, R_FRAMES };
+enum { R_SIZE, R_FPS, R_SPC, R_HOLD, R_CRF, R_PRESET, R_THEME, R_TITLE, R_FRAMES, R_DATA_MAP, R_TOP };
 
 static const cli_opt render_opts_table[] = {
 	{ "size", 0, "WxH", "frame size, even numbers (default 1920x1080)", R_SIZE },
@@ -133,6 +133,8 @@ static const cli_opt render_opts_table[] = {
 	{ "theme", 0, "light|dark", "colour theme (default light)", R_THEME },
 	{ "title", 0, "TEXT", "title above the plot", R_TITLE },
 	{ "frames", 0, "DIR", "also write every frame as PNG into DIR", R_FRAMES },
+	{ "data-map", 0, NULL, "the run's data map (confidence vs variability): frame draws it, a video ends on it", R_DATA_MAP },
+	{ "top", 0, "outliers|label-issue", "thumbnails: each checkpoint's outliers (default) or the run's label issues", R_TOP },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -160,6 +162,15 @@ render_apply(void *ctx, int id, const char *arg)
 		break;
 	case R_TITLE: o->title = arg; break;
 	case R_FRAMES: o->frames_dir = arg; break;
+	case R_DATA_MAP: o->data_map = 1; break;
+	case R_TOP:
+		if (!strcmp(arg, "outliers"))
+			o->top_kind = RENDER_TOP_OUTLIERS;
+		else if (!strcmp(arg, "label-issue") || !strcmp(arg, "label-issues"))
+			o->top_kind = RENDER_TOP_LABEL_ISSUES;
+		else
+			err = vv_error(VV_EINVAL, "--top must be outliers or label-issue, not \"%s\"", arg);
+		break;
 	}
 	return err;
 }

@@ -474,9 +474,10 @@ draw_static(render_scene *s)
 	if (L->ntop > 0) {
 		double tw;
 
-		snprintf(buf, sizeof(buf), "Top %d outliers", L->ntop);
+		snprintf(buf, sizeof(buf), s->in->top_label_issues ? "Top %d label issues" : "Top %d outliers", L->ntop);
 		render_text_draw(cr, buf, &head, L->outliers.x, L->outliers.y - 4 * sc, &tw, NULL);
-		render_text_draw(cr, "lowest score first", &sub, L->outliers.x + L->outliers.w,
+		render_text_draw(cr, s->in->top_label_issues ? "whole run" : "lowest score first", &sub,
+				 L->outliers.x + L->outliers.w,
 				 L->outliers.y + 2 * sc, NULL, NULL);
 	}
 	fmt_int(buf, sizeof(buf), (double)s->in->n);
@@ -583,7 +584,9 @@ draw_slot(render_scene *s, cairo_t *cr, int ckpt, int j)
 	{
 		render_text_style st = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, cell->w);
 
-		if (isfinite(t->score))
+		if (isfinite(t->score) && s->in->top_label_issues)
+			snprintf(buf, sizeof(buf), "label issue %.2f", t->score);
+		else if (isfinite(t->score))
 			snprintf(buf, sizeof(buf), "score %.2g", t->score); /* outlier scores span decades */
 		else
 			snprintf(buf, sizeof(buf), "score n/a");

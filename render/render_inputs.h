@@ -46,6 +46,8 @@ typedef struct render_inputs {
 	render_frame_info *frames;/* T frames, manifest order */
 	render_loss loss;         /* loss.csv (n = 0 when absent) */
 	int has_logits;           /* analysis.json has predictions */
+	int top_label_issues;     /* 1: every frame's top lists the run's label issues (render_issues.h):
+				   * score = label_issue, predicted = usual prediction */
 } render_inputs;
 
 /*

@@ -4,9 +4,11 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
+#include "render/render_datamap.h"
 #include "render/render_encode.h"
 #include "render/render_frame.h"
 #include "render/render_inputs.h"
+#include "render/render_issues.h"
 #include "render/render_timeline.h"
 
 #include <errno.h>
@@ -67,6 +69,8 @@ check_opts(const render_opts *o)
 		return vv_error(VV_EINVAL, "hold %g s outside [0, 3600]", o->hold_seconds);
 	if (o->top < 0 || o->top > RENDER_MAX_TOP)
 		return vv_error(VV_EINVAL, "top %d outside 0..%d", o->top, RENDER_MAX_TOP);
+	if (o->top_kind != RENDER_TOP_OUTLIERS && o->top_kind != RENDER_TOP_LABEL_ISSUES)
+		return vv_error(VV_EINVAL, "unknown thumbnail kind %d", o->top_kind);
 	return 0;
 }
 
@@ -94,8 +98,12 @@ render_still(const char *workdir, int64_t checkpoint_step, const char *png_path,
 
 	if ((err = check_opts(o)))
 		return err;
+	if (o->data_map)
+		return render_datamap_png(workdir, png_path, o);
 	if ((err = render_inputs_load(workdir, &in)))
 		return err;
+	if (o->top_kind == RENDER_TOP_LABEL_ISSUES && (err = render_issues_apply(workdir, in)))
+		goto out_inputs;
 	c = render_inputs_find_step(in, checkpoint_step);
 	if (c < 0) {
 		err = vv_error(VV_ENOTFOUND, "%s: no checkpoint at step %lld", workdir, (long long)checkpoint_step);
@@ -159,6 +167,7 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 	vv_progress *prog = NULL;
 	render_format fmt = RENDER_FMT_MP4;
 	render_time prev = { -1, -1, 0 };
+	cairo_surface_t *card = NULL; /* the data map end card, or NULL */
 	int64_t nframes;
 	double t0;
 	int fps, err;
@@ -179,6 +188,8 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 	t0 = vv_now();
 	if ((err = render_inputs_load(workdir, &in)))
 		return err;
+	if (o->top_kind == RENDER_TOP_LABEL_ISSUES && (err = render_issues_apply(workdir, in)))
+		goto out_inputs;
 	vv_debug("render: inputs loaded in %.3f s", vv_now() - t0);
 	if ((err = render_scene_alloc(&sc, in, o)))
 		goto out_inputs;
@@ -187,6 +198,15 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 	if (!frame) {
 		err = VV_ENOMEM;
 		goto out_scene;
+	}
+	/* the end card first: a run without dynamics fails before any encoding */
+	if (o->data_map) {
+		if (!(card = new_frame(o))) {
+			err = VV_ENOMEM;
+			goto out_frame;
+		}
+		if ((err = render_datamap_card(workdir, o, card)))
+			goto out_frame;
 	}
 	if (out_path) {
 		render_encode_opts eo;
@@ -223,6 +243,19 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 			goto out_encoder;
 		vv_progress_update(prog, k + 1);
 	}
+	if (card) {
+		/* the end card: the data map, held max(hold, 3) s */
+		int64_t k, ncard = (int64_t)ceil(fmax(o->hold_seconds, 3.0) * fps);
+
+		for (k = 0; k < ncard; k++) {
+			if (k == 0 && enc && (err = render_encoder_write(enc, card)))
+				goto out_encoder;
+			if (k > 0 && enc && (err = render_encoder_repeat(enc)))
+				goto out_encoder;
+			if (o->frames_dir && (err = write_png_frame(o->frames_dir, nframes + k, card)))
+				goto out_encoder;
+		}
+	}
 	vv_debug("render: %lld frames drawn at %.3f s", (long long)nframes, vv_now() - t0);
 	if (enc && (err = render_encoder_finish(&enc)))
 		goto out_encoder;
@@ -233,6 +266,8 @@ out_encoder:
 	vv_progress_free(&prog);
 	render_encoder_abort(&enc);
 out_frame:
+	if (card)
+		cairo_surface_destroy(card);
 	cairo_surface_destroy(frame);
 out_scene:
 	render_scene_free(&sc);

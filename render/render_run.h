@@ -12,6 +12,12 @@
 #include "render/render_palette.h"
 #include "render/render_thumbs.h"
 
+/* What the thumbnail column shows. */
+enum {
+	RENDER_TOP_OUTLIERS = 0,     /* the current checkpoint's top outliers (default) */
+	RENDER_TOP_LABEL_ISSUES = 1, /* the run's top label issues (dynamics.npy), given label -> usual prediction */
+};
+
 typedef struct render_opts {
 	int width, height;             /* frame size in pixels, even, 16..8192 (1920x1080) */
 	int fps;                       /* frames per second (30; GIF uses at most 25) */
@@ -23,6 +29,8 @@ typedef struct render_opts {
 	const char *title;             /* title text; NULL: "ViT fine-tuning · <run name>" */
 	const char *frames_dir;        /* also write frame_000001.png ... here; NULL: no */
 	int top;                       /* outliers shown, 0..8 (8) */
+	int top_kind;                  /* RENDER_TOP_OUTLIERS (each checkpoint's) or RENDER_TOP_LABEL_ISSUES (the run's) */
+	int data_map;                  /* 1: a still is the data map; a video ends on it (render_datamap.h) */
 	int loss_log;                  /* 1: logarithmic loss axis (0) */
 	render_thumb_load_fn thumb_load; /* thumbnail decoder (cli/ passes
 					  * embed_dataset_load_path); NULL: placeholders */
@@ -45,7 +53,8 @@ int render_run(const char *workdir, const char *out_path, const render_opts *o);
 /*
  * Render the frame of the checkpoint with global step `checkpoint_step`
  * (-1: the last) as a PNG: the same picture the animation holds on at that
- * checkpoint.  An unknown step is VV_ENOTFOUND.
+ * checkpoint.  An unknown step is VV_ENOTFOUND.  With o->data_map the PNG
+ * is the run's data map instead (render_datamap.h).
  */
 int render_still(const char *workdir, int64_t checkpoint_step, const char *png_path,
 		 const render_opts *o);

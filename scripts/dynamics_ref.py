@@ -15,9 +15,8 @@ argmax (first on ties) is the given label):
                 correct; NaN (empty in the CSV) when the last one is wrong
   usual_pred  = the class other than the given label predicted most often
                 (ties: the smaller class index); -1 if always the label
-  label_issue = 1 - confidence_margin, where confidence_margin is
-                mean_t (p_t - largest other probability at t), mapped to
-                [0, 1] as (1 - margin) / 2; see make_noisy_run.py's table
+  label_issue = (1 + mean confidence of the samples with the same given
+                label - confidence) / 2; see make_noisy_run.py's table
   label_issue_rank = rank by label_issue, highest first, ties by index
   movement    = sum_t ||coords[t+1, i] - coords[t, i]||_2
   persistent_outlier = #{t : i is among the k lowest scores[t] (ties by index)}
@@ -70,8 +69,12 @@ def dynamics(logits, labels, steps, coords=None, scores=None, k=8):
         "learned_at": learned,
         "usual_prediction": usual,
         "pmargin": pmargin.mean(axis=0),
+        "pmargin_t": pmargin,
+        "labels": lab,
     }
-    d["label_issue"] = (1.0 - d["pmargin"]) / 2.0
+    conf = d["confidence"]
+    class_conf = np.array([conf[lab == k].mean() if (lab == k).any() else 0.0 for k in range(c)])
+    d["label_issue"] = (1.0 + class_conf[lab] - conf) / 2.0
     order = sorted(range(n), key=lambda i: (-d["label_issue"][i], i))
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)
@@ -89,6 +92,15 @@ def dynamics(logits, labels, steps, coords=None, scores=None, k=8):
     return d
 
 
+def class_relative(x, lab):
+    """x[t, i] minus the median of x[t, j] over the samples j with i's label."""
+    r = np.zeros_like(x)
+    for k in np.unique(lab):
+        m = lab == k
+        r[:, m] = x[:, m] - np.median(x[:, m], axis=1, keepdims=True)
+    return r
+
+
 def rank01(x):
     from scipy.stats import rankdata
     return rankdata(x) / len(x)
@@ -97,5 +109,6 @@ def rank01(x):
 def candidates(d):
     """Other scores measured before label_issue was chosen."""
     return [("1 - probability margin (mean over checkpoints)", -d["pmargin"]),
+            ("class-relative probability margin", -class_relative(d["pmargin_t"], d["labels"]).mean(axis=0)),
             ("rank mean of 1 - confidence and -aum", rank01(1 - d["confidence"]) + rank01(-d["aum"])),
             ("1 - confidence + (1 - correctness)", 2 - d["confidence"] - d["correctness"])]

@@ -30,6 +30,9 @@
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
 #include "embed/models/embed_kernels.h"
+#include "render/render_inputs.h"
+#include "render/render_issues.h"
+#include "render/render_run.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/dynamics/"
@@ -630,6 +633,37 @@ test_stage(void **state)
 		assert_int_equal(analysis_report_parse_by("label-issue", &b), 0);
 		assert_int_equal(b, ANALYSIS_REPORT_LABEL_ISSUE);
 		assert_int_equal(analysis_report_parse_by("labels", &b), VV_EINVAL);
+	}
+	/* the thumbnail column as the run's label issues (--top label-issue) */
+	{
+		render_inputs *in = NULL;
+		render_opts ro;
+		size_t f;
+
+		assert_int_equal(render_inputs_load(dir, &in), 0);
+		assert_int_equal(render_issues_apply(dir, in), 0);
+		assert_true(in->top_label_issues);
+		for (f = 0; f < in->T; f++) {
+			assert_int_equal(in->frames[f].ntop, 8);
+			for (i = 0; i < 8; i++) {
+				const render_top *tp = &in->frames[f].top[i];
+				const char *up = got->rows[tp->index][vv_csv_col(got, "usual_prediction")];
+
+				assert_int_equal(atoi(got->rows[tp->index][vv_csv_col(got, "label_issue_rank")]), i + 1);
+				assert_int_equal(tp->predicted, up[0] ? atoi(up) : -1);
+				assert_true(fabs(tp->score - strtod(got->rows[tp->index][vv_csv_col(got, "label_issue")],
+								    NULL)) < 1e-6);
+			}
+		}
+		render_inputs_free(&in);
+		render_opts_default(&ro);
+		ro.width = 640;
+		ro.height = 360;
+		ro.top_kind = RENDER_TOP_LABEL_ISSUES;
+		ro.thumb_load = NULL;
+		/* thumbnails of files that do not exist are drawn as empty boxes: the still still renders */
+		assert_int_equal(render_still(dir, -1, tu_path("issues.png"), &ro), 0);
+		assert_true(tu_exists(tu_path("issues.png")));
 	}
 	/* a second run reuses everything */
 	t0 = mtime_of(dir, "dynamics.csv");
