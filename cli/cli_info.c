@@ -7,11 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-enum { I_ARCH, I_EMA };
+enum { I_ARCH, I_EMA, I_IMAGE_SIZE };
 
 static const cli_opt info_opts[] = {
 	{ "arch", 0, "NAME", "timm architecture (default: from the checkpoint or args.yaml)", I_ARCH },
 	{ "ema", 0, NULL, "timm: describe the EMA weights", I_EMA },
+	{ "image-size", 0, "N", "jeonsworld/ViT-pytorch: its train.py's --img_size (default 224)", I_IMAGE_SIZE },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -19,12 +20,17 @@ static int
 info_apply(void *ctx, int id, const char *arg)
 {
 	embed_ckpt_opts *o = ctx;
+	long long v;
+	int err = 0;
 
 	if (id == I_ARCH)
 		o->arch = arg;
-	else
+	else if (id == I_IMAGE_SIZE) {
+		err = cli_int("image-size", arg, 16, 8192, &v);
+		o->image_size = (int)v;
+	} else
 		o->ema = 1;
-	return 0;
+	return err;
 }
 
 int
@@ -37,7 +43,7 @@ cli_info(int argc, char **argv)
 	int npos, rc;
 
 	rc = cli_parsed(cli_parse(argc, argv, g, 1,
-				  "usage: vitviz info RUN [--arch NAME] [--ema]\n\nList the checkpoints, "
+				  "usage: vitviz info RUN [--arch NAME] [--ema] [--image-size N]\n\nList the checkpoints, "
 				  "formats, model and loss-curve source vitviz finds in RUN.", pos, &npos));
 	if (rc >= 0)
 		goto out;

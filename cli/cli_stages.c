@@ -29,7 +29,7 @@ cli_parsed(int rc)
 /* --- embed ------------------------------------------------------------ */
 
 enum { E_DATA, E_LIMIT, E_PER_CLASS, E_SPLIT, E_BATCH, E_THREADS, E_POOL, E_STRICT, E_FORCE,
-       E_ARCH, E_EMA, E_LABEL_MAP, E_BY_INDEX };
+       E_ARCH, E_EMA, E_LABEL_MAP, E_BY_INDEX, E_IMAGE_SIZE };
 
 static const cli_opt embed_opts[] = {
 	{ "data", 'd', "DATA", "images: CIFAR-10/100 batches (file or folder) or root/<class>/<file>", E_DATA },
@@ -39,7 +39,9 @@ static const cli_opt embed_opts[] = {
 	{ "batch", 0, "B", "images per forward pass (default 16)", E_BATCH },
 	{ "threads", 0, "T", "BLAS threads (default: all cores)", E_THREADS },
 	{ "pool", 0, "cls|mean|head", "embedding: CLS token (default), mean of patch tokens, or what the head sees", E_POOL },
-	{ "arch", 0, "NAME", "timm architecture (default: from the checkpoint or args.yaml)", E_ARCH },
+	{ "arch", 0, "NAME", "architecture: timm name (default: from the checkpoint or args.yaml), "
+	  "jeonsworld config (R50-ViT-B_16, ...), flower model (vit_base_patch16_224_in21k, ...)", E_ARCH },
+	{ "image-size", 0, "N", "jeonsworld/ViT-pytorch: its train.py's --img_size (default 224)", E_IMAGE_SIZE },
 	{ "ema", 0, NULL, "timm: use the EMA weights (state_dict_ema)", E_EMA },
 	{ "label-map", 0, "FILE", "CSV data_class,model_class: which model class each data class is", E_LABEL_MAP },
 	{ "labels-by-index", 0, NULL, "data class j (folder name order) is model class j, whatever the names", E_BY_INDEX },
@@ -71,6 +73,7 @@ embed_apply(void *ctx, int id, const char *arg)
 	case E_FORCE: o->force = 1; break;
 	case E_ARCH: o->arch = arg; break;
 	case E_EMA: o->ema = 1; break;
+	case E_IMAGE_SIZE: err = cli_int("image-size", arg, 16, 8192, &v); o->image_size = (int)v; break;
 	case E_LABEL_MAP: o->label_map = arg; break;
 	case E_BY_INDEX: o->labels_by_index = 1; break;
 	}

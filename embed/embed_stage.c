@@ -562,6 +562,8 @@ write_manifest(const stage *s, cJSON *entries)
 	cJSON_AddStringToObject(opts, "split", s->o->split ? s->o->split : "test");
 	if (s->o->arch)
 		cJSON_AddStringToObject(opts, "arch", s->o->arch);
+	if (s->o->image_size)
+		cJSON_AddNumberToObject(opts, "image_size", s->o->image_size);
 	cJSON_AddBoolToObject(opts, "ema", s->o->ema);
 	cJSON_AddItemToObject(j, "checkpoints", cJSON_Duplicate(entries, 1));
 	err = vv_json_save(path, j);
@@ -617,7 +619,8 @@ embed_stage_run(const embed_stage_opts *o)
 	err = embed_labels_opts_key(&(embed_label_opts){ o->label_map, o->labels_by_index }, s.labels_key);
 	if (err)
 		goto out;
-	err = embed_ckpt_discover_opts(o->run, &(embed_ckpt_opts){ .arch = o->arch, .ema = o->ema },
+	err = embed_ckpt_discover_opts(o->run, &(embed_ckpt_opts){ .arch = o->arch, .ema = o->ema,
+								     .image_size = o->image_size },
 				       &s.ckpts);
 	if (err)
 		goto out;

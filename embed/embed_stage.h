@@ -27,6 +27,7 @@ typedef struct embed_stage_opts {
 	int force;           /* recompute every checkpoint */
 	const char *arch;    /* timm architecture name overriding the files' (or NULL) */
 	int ema;             /* timm: embed the EMA weights (state_dict_ema) */
+	int image_size;      /* jeonsworld: its train.py's --img_size (0: 224) */
 	const char *label_map; /* CSV data_class,model_class matching the data
 				* set's classes with the model's (or NULL) */
 	int labels_by_index; /* data set class j is model output j */

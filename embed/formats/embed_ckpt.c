@@ -36,6 +36,8 @@ embed_ckpt_format_name(int format)
 	case EMBED_CKPT_SHARDED: return "sharded";
 	case EMBED_CKPT_PYTORCH: return "pytorch";
 	case EMBED_CKPT_TIMM: return "timm";
+	case EMBED_CKPT_JEONSWORLD: return "jeonsworld";
+	case EMBED_CKPT_FLOWER: return "flower";
 	default: return "unknown";
 	}
 }
@@ -115,6 +117,7 @@ ckpt_clear(embed_ckpt *c)
 	free(c->weights);
 	free(c->trainer_state);
 	free(c->arch);
+	free(c->labels);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -211,6 +214,227 @@ timm_probe(const char *file, embed_ckpt *c)
 		base[n] = '\0';
 	parse_step(base, &c->step);
 	c->name = base;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* jeonsworld/ViT-pytorch and the flower tutorial: one state dict a file */
+
+#define JW_SUFFIX "_checkpoint.bin"
+#define FLOWER_PREFIX "model-"
+#define FLOWER_EXT ".pth"
+
+/* "<name>_checkpoint.bin" (a non-empty name): jeonsworld's save_model(). */
+static int
+jw_name(const char *base)
+{
+	size_t n = strlen(base), k = strlen(JW_SUFFIX);
+
+	return n > k && !strcmp(base + n - k, JW_SUFFIX);
+}
+
+/* "model-<integer>.pth": the flower tutorial's; *epoch set. */
+static int
+flower_name(const char *base, int64_t *epoch)
+{
+	size_t n = strlen(base), np = strlen(FLOWER_PREFIX), ne = strlen(FLOWER_EXT);
+	const char *p;
+	int64_t v = 0;
+
+	if (n <= np + ne || strncmp(base, FLOWER_PREFIX, np) || strcmp(base + n - ne, FLOWER_EXT))
+		return 0;
+	for (p = base + np; p < base + n - ne; p++) {
+		if (*p < '0' || *p > '9' || v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	*epoch = v;
+	return 1;
+}
+
+/*
+ * Fill `c` as the single-file checkpoint `file` of format `fmt` (name: the
+ * file name without ".bin" / ".pth"; step as given).
+ */
+static int
+file_probe(const char *file, int fmt, int64_t step, embed_ckpt *c)
+{
+	char *base;
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	c->step = step;
+	c->format = fmt;
+	base = vv_path_basename(file);
+	c->path = vv_strdup(file);
+	c->weights = vv_strdup(file);
+	if (!base || !c->path || !c->weights) {
+		free(base);
+		ckpt_clear(c);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
+	n = stem_len(base, (const char *const[]){ ".bin", ".pth", NULL });
+	if (n)
+		base[n] = '\0';
+	c->name = base;
+	return 0;
+}
+
+/*
+ * The files of folder `dir` that are checkpoints of format `fmt`
+ * (jeonsworld: <name>_checkpoint.bin; flower: model-<epoch>.pth), into l
+ * in step (then name) order; l->n stays 0 when there are none.
+ */
+static int
+scan_files(const char *dir, int fmt, embed_ckpt_list *l)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = vv_list_dir(dir, &names, &n);
+	if (err)
+		return err;
+	free(l->v);
+	l->n = 0;
+	l->v = calloc(n ? n : 1, sizeof(*l->v));
+	if (!l->v) {
+		err = vv_error(VV_ENOMEM, "out of memory");
+		goto out_free_names;
+	}
+	for (i = 0; i < n; i++) {
+		int64_t step = -1;
+		char *f;
+
+		if (fmt == EMBED_CKPT_FLOWER ? !flower_name(names[i], &step) : !jw_name(names[i]))
+			continue;
+		f = vv_path_join(dir, names[i]);
+		if (!f) {
+			err = vv_error(VV_ENOMEM, "out of memory");
+			goto out_free_names;
+		}
+		if (vv_is_file(f))
+			err = file_probe(f, fmt, step, &l->v[l->n]);
+		free(f);
+		if (err)
+			goto out_free_names;
+		if (l->v[l->n].name)
+			l->n++;
+	}
+	qsort(l->v, l->n, sizeof(*l->v), ckpt_cmp);
+out_free_names:
+	vv_strv_free(&names, n);
+	return err;
+}
+
+/*
+ * A flower run: `path` holds weights/model-<n>.pth, or is that weights/
+ * folder.  1 when found (l filled, *prun the run root: the folder holding
+ * weights/), 0 when `path` is not one, or an error.
+ */
+static int
+discover_flower_dir(const char *path, embed_ckpt_list *l, char **prun)
+{
+	char *w = vv_path_join(path, "weights");
+	int err;
+
+	if (!w)
+		return vv_error(VV_ENOMEM, "out of memory");
+	if (vv_is_dir(w)) {
+		err = scan_files(w, EMBED_CKPT_FLOWER, l);
+		if (!err && l->n)
+			*prun = vv_strdup(path);
+	} else {
+		err = scan_files(path, EMBED_CKPT_FLOWER, l);
+		if (!err && l->n)
+			*prun = path_dirname(path);
+	}
+	free(w);
+	if (err)
+		return err;
+	if (l->n && !*prun)
+		return VV_ENOMEM;
+	return l->n > 0;
+}
+
+/* A jeonsworld output_dir: <name>_checkpoint.bin files; as above. */
+static int
+discover_jw_dir(const char *path, embed_ckpt_list *l, char **prun)
+{
+	int err = scan_files(path, EMBED_CKPT_JEONSWORLD, l);
+
+	if (err)
+		return err;
+	if (!l->n)
+		return 0;
+	*prun = vv_strdup(path);
+	return *prun ? 1 : VV_ENOMEM;
+}
+
+/*
+ * A file given directly that one of the two layouts names: 1 and
+ * l->v[0] filled, 0 when its name is neither, or an error.
+ */
+static int
+discover_named_file(const char *path, embed_ckpt_list *l)
+{
+	char *base = vv_path_basename(path);
+	int64_t step = -1;
+	int err, fmt = -1;
+
+	if (!base)
+		return vv_error(VV_ENOMEM, "out of memory");
+	if (jw_name(base))
+		fmt = EMBED_CKPT_JEONSWORLD;
+	else if (flower_name(base, &step))
+		fmt = EMBED_CKPT_FLOWER;
+	free(base);
+	if (fmt < 0)
+		return 0;
+	err = file_probe(path, fmt, step, &l->v[0]);
+	return err ? err : 1;
+}
+
+/*
+ * The flower run's class_indices.json (its utils.read_split_data writes it
+ * in the working folder, the one holding weights/): in `run`, else in the
+ * folder above the weights file's; each flower checkpoint gets the path.
+ */
+static int
+flower_labels(embed_ckpt_list *l, const char *run)
+{
+	char *p = vv_path_join(run, "class_indices.json"), *d;
+	size_t i;
+
+	if (!p)
+		return VV_ENOMEM;
+	for (i = 0; i < l->n; i++) {
+		embed_ckpt *c = &l->v[i];
+
+		if (c->format != EMBED_CKPT_FLOWER)
+			continue;
+		if (vv_is_file(p)) {
+			c->labels = vv_strdup(p);
+		} else {
+			/* the folder holding weights/ (a file given directly) */
+			char *w = path_dirname(c->weights);
+
+			d = w ? path_dirname(w) : NULL;
+			free(w);
+			c->labels = d ? vv_path_join(d, "class_indices.json") : NULL;
+			free(d);
+			if (c->labels && !vv_is_file(c->labels)) {
+				free(c->labels);
+				c->labels = NULL;
+				continue;
+			}
+		}
+		if (!c->labels) {
+			free(p);
+			return VV_ENOMEM;
+		}
+	}
+	free(p);
 	return 0;
 }
 
@@ -382,6 +606,8 @@ discover_file(const char *path, embed_ckpt_list *l, char **prun)
 		return r;
 	if (r) {
 		r = ckpt_probe(hfdir, &l->v[0]);
+	} else if ((r = discover_named_file(path, l)) != 0) {
+		/* jeonsworld's <name>_checkpoint.bin, the flower's model-<n>.pth */
 	} else if (!stem_len(path, timm_exts)) {
 		r = vv_error(VV_EUNSUPPORTED, "%s: not a checkpoint (give a run folder, a "
 			     "checkpoint folder, or a .pth.tar / .pth / .pt / .bin / "
@@ -413,6 +639,13 @@ discover_dir(const char *path, embed_ckpt_list *l, char **prun, int *extra)
 	if (r > 0) {
 		l->n = 1;
 	} else {
+		/* the single-file layouts first: a flower weights/ folder, a
+		 * jeonsworld output_dir */
+		r = discover_flower_dir(path, l, prun);
+		if (!r)
+			r = discover_jw_dir(path, l, prun);
+		if (r)
+			return r < 0 ? r : 0;
 		free(l->v);
 		l->v = NULL;
 		err = scan_run(path, l, extra);
@@ -442,8 +675,19 @@ attach_run_files(embed_ckpt_list *l, const char *run, const embed_ckpt_opts *opt
 				return VV_ENOMEM;
 			break;
 		}
-	for (i = 0; i < l->n; i++)
-		ntimm += l->v[i].format == EMBED_CKPT_TIMM;
+	for (i = 0; i < l->n; i++) {
+		embed_ckpt *c = &l->v[i];
+
+		ntimm += c->format == EMBED_CKPT_TIMM;
+		if (c->format != EMBED_CKPT_JEONSWORLD && c->format != EMBED_CKPT_FLOWER)
+			continue;
+		c->image_size = opts ? opts->image_size : 0;
+		if (opts && opts->arch && !(c->arch = vv_strdup(opts->arch)))
+			return VV_ENOMEM;
+	}
+	err = flower_labels(l, run);
+	if (err)
+		return err;
 	if (!ntimm)
 		return 0;
 	err = timm_run_files(run, l);
@@ -539,8 +783,8 @@ hash_str(uint64_t *h1, uint64_t *h2, const char *s)
 }
 
 /*
- * A timm checkpoint's outputs also depend on --ema, --arch and args.yaml:
- * they are part of its fingerprint.
+ * A single-file checkpoint's outputs also depend on --ema, --arch,
+ * --image-size, args.yaml and class_indices.json: part of its fingerprint.
  */
 static int
 timm_fingerprint(const embed_ckpt *ck, char out[40])
@@ -556,6 +800,17 @@ timm_fingerprint(const embed_ckpt *ck, char out[40])
 	hash_str(&h1, &h2, ck->ema ? "|ema" : "|no-ema");
 	hash_str(&h1, &h2, "|arch=");
 	hash_str(&h1, &h2, ck->arch ? ck->arch : "");
+	if (ck->image_size) {
+		snprintf(fp, sizeof(fp), "|img=%d", ck->image_size);
+		hash_str(&h1, &h2, fp);
+	}
+	if (ck->labels) {
+		err = vv_file_fingerprint(ck->labels, fp);
+		if (err)
+			return err;
+		hash_str(&h1, &h2, "|labels=");
+		hash_str(&h1, &h2, fp);
+	}
 	if (ck->args_path) {
 		err = vv_file_fingerprint(ck->args_path, fp);
 		if (err)
@@ -575,7 +830,8 @@ embed_ckpt_fingerprint(const embed_ckpt *ck, char out[40])
 	uint64_t h1 = 1469598103934665603ULL, h2 = 0x9e3779b97f4a7c15ULL;
 	int err;
 
-	if (ck->format == EMBED_CKPT_TIMM)
+	if (ck->format == EMBED_CKPT_TIMM || ck->format == EMBED_CKPT_JEONSWORLD ||
+	    ck->format == EMBED_CKPT_FLOWER)
 		return timm_fingerprint(ck, out);
 	if (ck->format != EMBED_CKPT_SHARDED)
 		return vv_file_fingerprint(ck->weights, out);
@@ -607,7 +863,8 @@ embed_ckpt_load(const embed_ckpt *ck, embed_tensors **pt, embed_pt_info *info)
 		memset(info, 0, sizeof(*info));
 		info->epoch = -1;
 	}
-	if (ck->format == EMBED_CKPT_PYTORCH ||
+	if (ck->format == EMBED_CKPT_PYTORCH || ck->format == EMBED_CKPT_JEONSWORLD ||
+	    ck->format == EMBED_CKPT_FLOWER ||
 	    (ck->format == EMBED_CKPT_TIMM && !stem_len(ck->weights, (const char *const[]){
 		    ".safetensors", NULL })))
 		return embed_pt_load(ck->weights, &po, pt, info);
@@ -638,7 +895,8 @@ embed_ckpt_epoch(const embed_ckpt *ck)
 	cJSON *j;
 	double e;
 
-	if (ck->format == EMBED_CKPT_TIMM)
+	if (ck->format == EMBED_CKPT_TIMM || ck->format == EMBED_CKPT_FLOWER ||
+	    ck->format == EMBED_CKPT_JEONSWORLD)
 		return ck->step >= 0 ? (double)ck->step : NAN;
 	if (!ck->trainer_state)
 		return NAN;

@@ -27,6 +27,13 @@ enum {
 	EMBED_CKPT_PYTORCH = 2,     /* pytorch_model.bin */
 	EMBED_CKPT_TIMM = 3,        /* one file with timm names: torch.save
 				     * (.pth.tar, .pth, .pt, .bin) or .safetensors */
+	EMBED_CKPT_JEONSWORLD = 4,  /* jeonsworld/ViT-pytorch's train.py:
+				     * <output_dir>/<name>_checkpoint.bin, a
+				     * bare state dict (no config) */
+	EMBED_CKPT_FLOWER = 5,      /* the flower tutorial's train.py
+				     * (WZMIAOMIAO/deep-learning-for-image-
+				     * processing, vision_transformer):
+				     * weights/model-<epoch>.pth state dicts */
 };
 
 /* Options of discovery that the checkpoints carry to embed_model_open(). */
@@ -51,6 +58,8 @@ typedef struct embed_ckpt {
 	char *arch;          /* embed_ckpt_opts.arch (malloc'd), NULL when not given */
 	int ema;             /* embed_ckpt_opts.ema */
 	int image_size;      /* embed_ckpt_opts.image_size (jeonsworld) */
+	char *labels;        /* flower: the run's class_indices.json, NULL
+			      * when absent */
 	const char *args_path;             /* the run's args.yaml, NULL when
 					    * none (owned by the list) */
 	const embed_timm_args *args;       /* it, parsed (owned by the list) */
@@ -74,6 +83,13 @@ typedef struct embed_ckpt_list {
  * step = epoch; name = the file name without its extension);
  * checkpoint-<non-integer> entries, and checkpoint folders holding no
  * weights file, are skipped with a warning; other entries are ignored.
+ * Two more layouts of single-file state dicts, with --arch and
+ * --image-size carried to the checkpoints (format EMBED_CKPT_JEONSWORLD /
+ * EMBED_CKPT_FLOWER): a folder of jeonsworld/ViT-pytorch's
+ * <name>_checkpoint.bin files (step -1, name order), and the flower
+ * tutorial's weights/model-<epoch>.pth (given: the folder holding weights/,
+ * or weights/ itself; step = epoch; its class_indices.json next to
+ * weights/).  Either file may be given directly too.
  * A file path is one checkpoint: the weights file of an HF checkpoint
  * folder (model.safetensors, pytorch_model.bin, ... next to config.json)
  * stands for its folder, any other .pth.tar / .pth / .pt / .bin /

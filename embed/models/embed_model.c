@@ -84,10 +84,15 @@ open_timm(const embed_ckpt *ck, embed_model *m)
 		return err;
 	p.t = t;
 	p.info = &info;
-	err = embed_timm_arch(ck, &info, &p.entry, &p.arch_name, &p.arch_src);
-	if (err && p.arch_src >= 0)
-		goto out_free; /* a name the registry does not know */
-	p.arch_err = err;
+	p.arch_src = -1;
+	/* jeonsworld / flower files name their model by their own code's names:
+	 * the ViT family reads them (embed_jeonsworld.h, embed_flower.h) */
+	if (ck->format == EMBED_CKPT_TIMM) {
+		err = embed_timm_arch(ck, &info, &p.entry, &p.arch_name, &p.arch_src);
+		if (err && p.arch_src >= 0)
+			goto out_free; /* a name the registry does not know */
+		p.arch_err = err;
+	}
 	m->fam = embed_family_find(&p);
 	if (!m->fam) {
 		err = VV_EUNSUPPORTED;
@@ -110,7 +115,9 @@ embed_model_open(const embed_ckpt *ck, embed_model **pm)
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return vv_error(VV_ENOMEM, "out of memory");
-	err = ck->format == EMBED_CKPT_TIMM ? open_timm(ck, m) : open_hf(ck, m);
+	/* single-file state dicts are loaded here; HF folders by their family */
+	err = ck->format == EMBED_CKPT_TIMM || ck->format == EMBED_CKPT_JEONSWORLD ||
+	      ck->format == EMBED_CKPT_FLOWER ? open_timm(ck, m) : open_hf(ck, m);
 	if (err) {
 		embed_model_free(&m);
 		return err;

@@ -3,6 +3,8 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
+#include "embed/models/embed_flower.h"
+#include "embed/models/embed_jeonsworld.h"
 #include "embed/models/embed_timm.h"
 #include "embed/models/embed_vit.h"
 
@@ -105,6 +107,55 @@ open_timm(const embed_family_probe *p, vit_state *s, embed_preproc *pp)
 	return match_labels(s, ck->weights);
 }
 
+/*
+ * A jeonsworld/ViT-pytorch state dict: model from --arch / --image-size,
+ * its names, its ResNet for R50-ViT-B_16.
+ */
+static int
+open_jeonsworld(const embed_family_probe *p, vit_state *s, embed_preproc *pp,
+		embed_registry_entry *e)
+{
+	const char *name;
+	char msg[1024];
+	int err;
+
+	err = embed_jeonsworld_config(p->ck, p->t, e, &s->cfg, pp, &name);
+	if (err)
+		return err;
+	err = build_vit(s->cfg, e, EMBED_RESNETV2_JEONSWORLD, EMBED_JEONSWORLD_BACKBONE, p->t,
+			&embed_vit_naming_jeonsworld, p->ck->weights, &s->vit);
+	if (err) {
+		snprintf(msg, sizeof(msg), "%s", vv_errmsg());
+		return vv_error(err, "%s (--arch %s, image size %d)", msg, name, s->cfg->image_w);
+	}
+	return match_labels(s, p->ck->weights);
+}
+
+/* The flower tutorial's state dict: --arch, timm-style names, class_indices.json. */
+static int
+open_flower(const embed_family_probe *p, vit_state *s, embed_preproc *pp,
+	    embed_registry_entry *e)
+{
+	char **names = NULL, msg[1024];
+	int err, nl;
+
+	err = embed_flower_config(p->ck, p->t, e, &s->cfg, pp);
+	if (err)
+		return err;
+	err = build_vit(s->cfg, e, EMBED_RESNETV2_TIMM, "patch_embed.backbone.", p->t,
+			&embed_vit_naming_timm, p->ck->weights, &s->vit);
+	if (err) {
+		snprintf(msg, sizeof(msg), "%s", vv_errmsg());
+		return vv_error(err, "%s (--arch %s)", msg, s->cfg->architectures[0]);
+	}
+	nl = embed_vit_num_labels(s->vit);
+	embed_flower_labels(p->ck, nl, &names);
+	err = embed_vit_config_set_labels(s->cfg, nl, names);
+	if (names)
+		vv_strv_free(&names, (size_t)nl);
+	return err;
+}
+
 /* An HF checkpoint folder: config.json, preprocessor_config.json, HF names. */
 static int
 open_hf(const embed_family_probe *p, vit_state *s, embed_preproc *pp)
@@ -198,14 +249,19 @@ static int
 vit_open(const embed_family_probe *p, void **pstate, embed_model_info *info)
 {
 	vit_state *s = calloc(1, sizeof(*s));
+	embed_registry_entry fe;
 	const char *arch;
 	int err;
 
 	*pstate = NULL;
 	if (!s)
 		return vv_error(VV_ENOMEM, "out of memory");
-	err = p->ck->format == EMBED_CKPT_TIMM ? open_timm(p, s, &info->pp)
-					       : open_hf(p, s, &info->pp);
+	switch (p->ck->format) {
+	case EMBED_CKPT_TIMM: err = open_timm(p, s, &info->pp); break;
+	case EMBED_CKPT_JEONSWORLD: err = open_jeonsworld(p, s, &info->pp, &fe); break;
+	case EMBED_CKPT_FLOWER: err = open_flower(p, s, &info->pp, &fe); break;
+	default: err = open_hf(p, s, &info->pp); break;
+	}
 	if (err) {
 		vit_free((void **)&s);
 		return err;
