@@ -203,7 +203,7 @@ write_csv(FILE *fp, const struct dstage *st)
 	fputs("index,path,label,label_name", fp);
 	for (c = 0; c < ANALYSIS_DYN_NCOLS; c++)
 		fprintf(fp, ",%s", analysis_dyn_col_name(c));
-	fputs(",usual_prediction_name\n", fp);
+	fputs(",usual_prediction_name" VV_CSV_EOL, fp);
 	for (i = 0; i < st->s->n; i++) {
 		double up = analysis_dyn_col(st->d, ANALYSIS_DYN_USUAL_PREDICTION)[i];
 
@@ -219,7 +219,7 @@ write_csv(FILE *fp, const struct dstage *st)
 		fputc(',', fp);
 		if (up >= 0)
 			vv_csv_field(fp, analysis_class_name(st->m, last, (int32_t)up));
-		fputc('\n', fp);
+		vv_csv_eol(fp);
 	}
 }
 

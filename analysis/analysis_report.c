@@ -65,7 +65,7 @@ write_dyn_rows(FILE *fp, const vv_manifest *m, const vv_samples *s, const analys
 	fputs("rank,index,path,label,label_name", fp);
 	for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
 		fprintf(fp, ",%s", analysis_dyn_col_name(cols[c]));
-	fputs(",usual_prediction,usual_prediction_name\n", fp);
+	fputs(",usual_prediction,usual_prediction_name" VV_CSV_EOL, fp);
 	for (j = 0; j < rows; j++) {
 		int32_t i = order[j];
 		float up = analysis_dyn_at(t, i, ANALYSIS_DYN_USUAL_PREDICTION);
@@ -84,7 +84,7 @@ write_dyn_rows(FILE *fp, const vv_manifest *m, const vv_samples *s, const analys
 		} else {
 			fputs(",,", fp);
 		}
-		fputc('\n', fp);
+		vv_csv_eol(fp);
 	}
 }
 
