@@ -41,7 +41,7 @@ list_csvs(const char *dir)
 		if (len > 4 && !strcmp(names[i] + len - 4, ".csv") && ncsvs < MAX_CSVS)
 			csvs[ncsvs++] = strdup(names[i]);
 	}
-	vv_strv_free(names, n);
+	vv_strv_free(&names, n);
 	return ncsvs >= 6 ? 0 : -1;
 }
 
