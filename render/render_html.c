@@ -201,11 +201,12 @@ choose_samples(html_data *d, const render_html_opts *o, const char *workdir)
 	uint8_t *mark = NULL;
 
 	/* base64 bytes per sample: coordinates, score, rank, prediction, quality, label, index, path */
-	per = (double)T * (4 + 4 + 4 + (d->pred ? 4 + 8 : 0)) + 2 + 4 + 4 + (d->dyn ? 12.0 * d->dyn->ncols : 0);
+	per = (double)T * (4 + 4 + (n <= 65535 ? 2 : 4) + (d->pred ? 2 + 8 : 0)) + 2 + 4 + 4 +
+	      (d->dyn ? 12.0 * d->dyn->ncols : 0);
 	for (size_t i = 0; i < n; i++)
 		paths += strlen(in->samples->path[i]) + 3;
 	per = b64_size(per) + paths / (n ? n : 1);
-	budget = (double)o->max_bytes / 2;
+	budget = (double)o->max_bytes * 3 / 4;
 	if (per * n > budget) {
 		k = (size_t)(budget / per);
 		if (k < 1)
@@ -320,6 +321,14 @@ le64(uint8_t *p, uint64_t v)
 	le32(p + 4, (uint32_t)(v >> 32));
 }
 
+/* The low `bytes` bytes of v, little-endian (two's complement for negatives). */
+static void
+put_le(uint8_t *p, int bytes, uint32_t v)
+{
+	for (int i = 0; i < bytes; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
 /* "#rrggbb" */
 static void
 put_color(FILE *fp, render_rgb c)
@@ -334,6 +343,7 @@ put_arrays(FILE *fp, const html_data *d)
 	const render_inputs *in = d->in;
 	size_t T = in->T, n = in->n, m = d->nkeep;
 	float lo[2] = { INFINITY, INFINITY }, hi[2] = { -INFINITY, -INFINITY };
+	int rb, pb;
 	uint8_t *buf = malloc(T * (m ? m : 1) * 8 + 16);
 
 	if (!buf)
@@ -388,18 +398,26 @@ put_arrays(FILE *fp, const html_data *d)
 	fputs(",\"score\":", fp);
 	put_b64(fp, buf, T * m * 4);
 
+	/* ranks in 16 bits when every rank fits */
+	rb = n <= 65535 ? 2 : 4;
 	for (size_t f = 0; f < T; f++)
 		for (size_t k = 0; k < m; k++)
-			le32(buf + (f * m + k) * 4, d->rank[f * n + (size_t)d->keep[k]]);
-	fputs(",\"rank\":", fp);
-	put_b64(fp, buf, T * m * 4);
+			put_le(buf + (f * m + k) * rb, rb, d->rank[f * n + (size_t)d->keep[k]]);
+	fprintf(fp, ",\"rankBytes\":%d,\"rank\":", rb);
+	put_b64(fp, buf, T * m * rb);
 
 	if (d->pred) {
+		/* predicted classes (-1: none) in 8 or 16 bits when they fit */
+		int32_t maxp = 0;
+
+		for (size_t i = 0; i < T * n; i++)
+			maxp = d->pred[i] > maxp ? d->pred[i] : maxp;
+		pb = maxp < 128 ? 1 : maxp < 32768 ? 2 : 4;
 		for (size_t f = 0; f < T; f++)
 			for (size_t k = 0; k < m; k++)
-				le32(buf + (f * m + k) * 4, (uint32_t)d->pred[f * n + (size_t)d->keep[k]]);
-		fputs(",\"pred\":", fp);
-		put_b64(fp, buf, T * m * 4);
+				put_le(buf + (f * m + k) * pb, pb, (uint32_t)d->pred[f * n + (size_t)d->keep[k]]);
+		fprintf(fp, ",\"predBytes\":%d,\"pred\":", pb);
+		put_b64(fp, buf, T * m * pb);
 		for (size_t f = 0; f < T; f++)
 			for (size_t k = 0; k < m; k++) {
 				uint64_t u;
@@ -751,7 +769,8 @@ render_html_write(const char *workdir, const char *out_path, const render_html_o
 		/* thumbnails get what the data leaves of the budget, base64 included */
 		double data = 0;
 
-		data = (double)d.nkeep * d.in->T * (4 + 4 + 4 + (d.pred ? 12 : 0)) * 4 / 3 + 400000;
+		data = (double)d.nkeep * d.in->T * (4 + 4 + (d.in->n <= 65535 ? 2 : 4) + (d.pred ? 10 : 0)) * 4 / 3 +
+		       400000;
 		for (size_t k = 0; k < d.nkeep; k++)
 			data += strlen(d.in->samples->path[d.keep[k]]) + 3;
 		if ((double)o->max_bytes - data > 0 &&

@@ -9,7 +9,7 @@
  * samples.csv's paths and labels, dynamics.csv's columns when present, the
  * loss curve, and the thumbnails as a few JPEG atlases.
  *
- * Size: when the data alone would exceed half of max_bytes, an even
+ * Size: when the data alone would exceed 3/4 of max_bytes, an even
  * subsample of the samples (plus every checkpoint's top outliers) is shown,
  * and both stderr and the page say so; thumbnails shrink (32 px, then 24,
  * 16) to fit what is left, and are dropped for the samples that still do not

@@ -185,6 +185,19 @@ rd32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+/* Element k of a little-endian array of `bytes`-byte integers (signed when asked). */
+static int64_t
+rdn(const uint8_t *p, int bytes, size_t k, int is_signed)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < bytes; i++)
+		v |= (uint64_t)p[k * bytes + i] << (8 * i);
+	if (is_signed && bytes < 8 && (v >> (8 * bytes - 1)) & 1)
+		v |= ~(uint64_t)0 << (8 * bytes);
+	return (int64_t)v;
+}
+
 static void
 html_opts(render_html_opts *o)
 {
@@ -263,7 +276,11 @@ test_page_data(void **state)
 	assert_int_equal(len, (size_t)NT * NS * 4);
 	assert_memory_equal(sc, scores->data, len); /* float32 as in scores.npy (little-endian host) */
 	rk = b64_member(d, "rank", &len);
+	assert_int_equal(vv_json_get_int(d, "rankBytes", 0), 2); /* N < 65536 */
+	assert_int_equal(len, (size_t)NT * NS * 2);
 	pr = b64_member(d, "pred", &len);
+	assert_int_equal(vv_json_get_int(d, "predBytes", 0), 1); /* 4 classes */
+	assert_int_equal(len, (size_t)NT * NS);
 	q = b64_member(d, "quality", &len);
 	assert_int_equal(len, (size_t)NT * NS * 8);
 	for (int t = 0; t < NT; t++) {
@@ -272,7 +289,7 @@ test_page_data(void **state)
 
 		assert_int_equal(analysis_rank((const float *)scores->data + (size_t)t * NS, NS, order), 0);
 		for (int j = 0; j < NS; j++)
-			assert_int_equal(rd32(rk + 4 * ((size_t)t * NS + order[j])), j + 1);
+			assert_int_equal(rdn(rk, 2, (size_t)t * NS + order[j], 0), j + 1);
 		snprintf(name, sizeof(name), "work/logits/checkpoint-%lld.npy", test_step(t));
 		assert_int_equal(vv_npy_read(tu_path(name), &lg), 0);
 		{
@@ -285,7 +302,7 @@ test_page_data(void **state)
 		for (int i = 0; i < NS; i++) {
 			double qv;
 
-			assert_int_equal((int32_t)rd32(pr + 4 * ((size_t)t * NS + i)), pred[i]);
+			assert_int_equal(rdn(pr, 1, (size_t)t * NS + i, 1), pred[i]);
 			memcpy(&qv, q + 8 * ((size_t)t * NS + i), 8);
 			assert_true(qv == quality[i]); /* bit-exact: the CSV prints it with %.9g */
 		}

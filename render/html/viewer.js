@@ -76,8 +76,8 @@ if (typeof module !== 'undefined') module.exports = VV;
   var T = D.T, n = D.n, C = D.classes.length;
   var index = VV.typed(D.index, Uint32Array), label = VV.typed(D.label, Uint16Array);
   var xyq = VV.typed(D.xy, Uint16Array), score = VV.typed(D.score, Float32Array);
-  var rank = VV.typed(D.rank, Uint32Array);
-  var pred = D.pred ? VV.typed(D.pred, Int32Array) : null;
+  var rank = VV.typed(D.rank, D.rankBytes === 2 ? Uint16Array : Uint32Array);
+  var pred = D.pred ? VV.typed(D.pred, D.predBytes === 1 ? Int8Array : D.predBytes === 2 ? Int16Array : Int32Array) : null;
   var quality = D.quality ? VV.typed(D.quality, Float64Array) : null;
   var thumbOk = D.thumbs ? VV.bytes(D.thumbs.ok) : null;
   var steps = D.ckpt.map(function (c) { return c.step; });
@@ -99,6 +99,7 @@ if (typeof module !== 'undefined') module.exports = VV;
     big: false,
     playing: false,
     drawn: new Int32Array(C), /* points drawn per class in the last frame */
+    draws: 0, drawMs: 0,      /* frames drawn, and the time spent drawing them (bench/html_bench.mjs) */
     sx: new Float32Array(n), sy: new Float32Array(n) /* screen positions (CSS px), NaN: not drawn */
   };
   var waiters = [];
@@ -134,20 +135,29 @@ if (typeof module !== 'undefined') module.exports = VV;
   var view = { s: 1, ox: 0, oy: 0 };
   var sprite = null;  /* coverage mask of a dot: {r, size, cov: Float32Array} */
 
+  /* A dot: the pixels it covers (offsets in the ImageData buffer) and their
+   * opacity out of 256, full and dimmed (unselected points while a selection
+   * exists).  Coverage by 4x4 samples per pixel. */
   function makeSprite() {
-    var r = (st.big ? 4.2 : 2.8) * dpr, half = Math.ceil(r) + 1, size = 2 * half + 1;
-    var cov = new Float32Array(size * size);
-    for (var y = 0; y < size; y++)
-      for (var x = 0; x < size; x++) {
+    /* dots get smaller and lighter as the cloud gets denser, as in the video (render_frame.c) */
+    var lg = Math.log10(Math.max(n, 1000) / 1000), op = Math.min(0.92, Math.max(0.45, 0.9 - 0.2 * lg));
+    var r = Math.max(1.4, 0.5 * Math.max(1.6, 6.0 - 1.75 * lg)) * (st.big ? 1.5 : 1) * dpr;
+    var half = Math.ceil(r) + 1, off = [], dx = [], dy = [], full = [], dim = [];
+    for (var y = -half; y <= half; y++)
+      for (var x = -half; x <= half; x++) {
         var c = 0;
         for (var j = 0; j < 4; j++)
           for (var i = 0; i < 4; i++) {
-            var dx = x - half + (i + 0.5) / 4 - 0.5, dy = y - half + (j + 0.5) / 4 - 0.5;
-            if (dx * dx + dy * dy <= r * r) c++;
+            var u = x + (i + 0.5) / 4 - 0.5, v = y + (j + 0.5) / 4 - 0.5;
+            if (u * u + v * v <= r * r) c++;
           }
-        cov[y * size + x] = c / 16 * 0.85;
+        if (!c) continue;
+        off.push(y * W + x); dx.push(x); dy.push(y);
+        full.push(Math.round(c / 16 * op * 256));
+        dim.push(Math.round(c / 16 * op * 0.25 * 256));
       }
-    sprite = { half: half, size: size, cov: cov };
+    sprite = { half: half, off: Int32Array.from(off), dx: Int32Array.from(dx), dy: Int32Array.from(dy),
+      full: Int32Array.from(full), dim: Int32Array.from(dim) };
   }
 
   function resize() {
@@ -174,32 +184,32 @@ if (typeof module !== 'undefined') module.exports = VV;
     return [v >> 16 & 255, v >> 8 & 255, v & 255];
   }
 
+  /* All points into the ImageData buffer (alpha blending in integers, red
+   * and blue in one multiply), then one putImageData. */
   function drawPoints() {
-    var bg = panelRGB(), bgv = 0xff000000 | bg[2] << 16 | bg[1] << 8 | bg[0];
+    var bg = panelRGB(), bgv = (0xff000000 | bg[2] << 16 | bg[1] << 8 | bg[0]) >>> 0;
     buf.fill(bgv);
     st.drawn.fill(0);
-    var half = sprite.half, size = sprite.size, cov = sprite.cov, sel = st.selected;
+    var half = sprite.half, off = sprite.off, m = off.length, sel = st.selected;
+    var packed = rgb.map(function (c) { return (c[2] << 16 | c[0]) >>> 0; }), green = rgb.map(function (c) { return c[1] << 8; });
     for (var i = 0; i < n; i++) {
       var c = label[i];
       if (st.hidden[c]) { st.sx[i] = NaN; st.sy[i] = NaN; continue; }
       var x = view.ox + view.s * st.pos[2 * i], y = view.oy - view.s * st.pos[2 * i + 1];
       st.sx[i] = x; st.sy[i] = y;
       st.drawn[c]++;
-      var cx = Math.round(x * dpr), cy = Math.round(y * dpr), col = rgb[c] || [128, 128, 128];
-      var dim = sel && !sel[i] ? 0.25 : 1;
-      var x0 = cx - half, y0 = cy - half;
-      if (x0 + size <= 0 || y0 + size <= 0 || x0 >= W || y0 >= H) continue;
-      for (var yy = 0; yy < size; yy++) {
-        var py = y0 + yy;
-        if (py < 0 || py >= H) continue;
-        var row = py * W;
-        for (var xx = 0; xx < size; xx++) {
-          var a = cov[yy * size + xx] * dim, px = x0 + xx;
-          if (a <= 0 || px < 0 || px >= W) continue;
-          var k = row + px, d = buf[k], b = 1 - a;
-          var r = (d & 255) * b + col[0] * a, g = (d >> 8 & 255) * b + col[1] * a, bl = (d >> 16 & 255) * b + col[2] * a;
-          buf[k] = 0xff000000 | (bl + 0.5) << 16 | (g + 0.5) << 8 | (r + 0.5);
+      var cx = Math.round(x * dpr), cy = Math.round(y * dpr);
+      if (cx + half < 0 || cy + half < 0 || cx - half >= W || cy - half >= H) continue;
+      var crb = packed[c] === undefined ? 0x800080 : packed[c], cg = green[c] === undefined ? 0x8000 : green[c];
+      var al = sel && !sel[i] ? sprite.dim : sprite.full, base = cy * W + cx;
+      var inside = cx >= half && cy >= half && cx + half < W && cy + half < H;
+      for (var k = 0; k < m; k++) {
+        if (!inside) {
+          var px = cx + sprite.dx[k], py = cy + sprite.dy[k];
+          if (px < 0 || py < 0 || px >= W || py >= H) continue;
         }
+        var q = base + off[k], d = buf[q], a = al[k], b = 256 - a;
+        buf[q] = 0xff000000 | (((crb * a + (d & 0xff00ff) * b) >>> 8) & 0xff00ff) | (((cg * a + (d & 0xff00) * b) >>> 8) & 0xff00);
       }
     }
     pctx.putImageData(img, 0, 0);
@@ -273,7 +283,14 @@ if (typeof module !== 'undefined') module.exports = VV;
       }
       if (t >= 1) { st.dur = 0; setFramePos(target, st.pos); }
     }
-    if (img) { drawPoints(); drawOverlay(); }
+    if (img) {
+      var t1 = performance.now();
+      drawPoints();
+      drawOverlay();
+      st.draws++;
+      st.drawMs += performance.now() - t1;
+      if (st.draws === 1 && performance.mark) performance.mark('vv-first-draw');
+    }
     if (st.dur > 0) requestDraw();
     else { var w = waiters; waiters = []; w.forEach(function (f) { f(); }); }
   }
@@ -655,6 +672,8 @@ if (typeof module !== 'undefined') module.exports = VV;
     /* original sample index of each shown point */
     index: function () { return Array.from(index); },
     goTo: goTo,
+    /* frames drawn so far and the milliseconds spent in drawing them */
+    stats: function () { return { draws: st.draws, drawMs: st.drawMs }; },
     selectionCSV: selectionCSV
   };
 })();
