@@ -20,6 +20,7 @@ int cli_frame(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_info(int argc, char **argv);
 int cli_html(int argc, char **argv);
+int cli_merge(int argc, char **argv);
 
 /* Set the thumbnail loader of the HTML viewer (embed/'s dataset reader). */
 void cli_html_thumbs(render_html_opts *o);
@@ -34,6 +35,20 @@ cli_group cli_render_group(render_opts *o);
  * loaded from the data set by embed/'s loader.
  */
 void cli_render_opts_default(render_opts *o);
+
+/*
+ * The shard of an embed command: --shard when given, else the launcher's
+ * environment (embed_shard_resolve()); says which at --verbose.  0 or
+ * VV_EINVAL.
+ */
+int cli_shard_resolve(embed_stage_opts *o);
+
+/*
+ * After a sharded embed: merge when every part is there (embed_merge()'s
+ * if-complete mode).  *merged (may be NULL) is 1 when the outputs are
+ * assembled (now, by this process) so that later stages may run here.
+ */
+int cli_shard_merge(const char *workdir, int *merged);
 
 /*
  * Print "vitviz: <message>" for a failed call and return the exit code

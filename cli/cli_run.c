@@ -9,6 +9,7 @@
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
+#include "embed/embed_merge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -92,8 +93,26 @@ cli_run(int argc, char **argv)
 	eo.run = pos[0];
 	eo.workdir = work;
 
+	if ((err = cli_shard_resolve(&eo))) {
+		rc = cli_fail(err);
+		goto out;
+	}
 	vv_info("[1/3] embed");
 	err = embed_stage_run(&eo);
+	if (!err && eo.shard.count) {
+		int merged = 0;
+
+		/* the shard that completes the set merges, analyzes and renders */
+		err = cli_shard_merge(work, &merged);
+		if (!err && !merged) {
+			vv_info("shard %d/%d done; the last shard to finish merges, analyzes and renders",
+				eo.shard.index, eo.shard.count);
+			rc = 0;
+			goto out;
+		}
+	} else if (!err) {
+		err = embed_merge(work, &(embed_merge_opts){ 0 }, NULL);
+	}
 	if (!err) {
 		vv_info("[2/3] analyze");
 		err = analysis_run(work, &ao);

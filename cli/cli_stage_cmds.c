@@ -2,6 +2,7 @@
  * frame and report. */
 #include "cli/cli.h"
 #include "common/vv_error.h"
+#include "embed/embed_merge.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -88,10 +89,12 @@ cli_embed(int argc, char **argv)
 		   1, "one RUN folder", &c, 1, pos);
 	if (rc < 0 && !o.data)
 		rc = cli_fail(vv_error(VV_EINVAL, "embed: --data is required"));
-	if (rc < 0) {
+	if (rc < 0 && !(rc = cli_fail(cli_shard_resolve(&o)))) {
 		o.run = pos[0];
 		o.workdir = c.out;
 		rc = cli_fail(embed_stage_run(&o));
+		if (!rc && o.shard.count)
+			rc = cli_fail(cli_shard_merge(c.out, NULL));
 	}
 	free(pos);
 	return rc;
@@ -110,7 +113,10 @@ cli_analyze(int argc, char **argv)
 	rc = parse(argc, argv, g, 1, "usage: vitviz analyze WORK [options]\n\n"
 		   "PCA, alignment, outlier scores and the loss curve for an embedded work folder.",
 		   1, "one WORK folder", NULL, 0, pos);
+	/* parts of sharded embed runs: merged first, or named when missing */
 	if (rc < 0)
+		rc = cli_fail(embed_merge(pos[0], &(embed_merge_opts){ 0 }, NULL));
+	if (rc == 0)
 		rc = cli_fail(analysis_run(pos[0], &o));
 	free(pos);
 	return rc;

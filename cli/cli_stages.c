@@ -29,7 +29,7 @@ cli_parsed(int rc)
 /* --- embed ------------------------------------------------------------ */
 
 enum { E_DATA, E_LIMIT, E_PER_CLASS, E_SPLIT, E_BATCH, E_THREADS, E_POOL, E_STRICT, E_FORCE,
-       E_ARCH, E_EMA, E_LABEL_MAP, E_BY_INDEX, E_IMAGE_SIZE };
+       E_ARCH, E_EMA, E_LABEL_MAP, E_BY_INDEX, E_IMAGE_SIZE, E_SHARD };
 
 static const cli_opt embed_opts[] = {
 	{ "data", 'd', "DATA", "images: CIFAR-10/100 batches (file or folder) or root/<class>/<file>", E_DATA },
@@ -47,6 +47,7 @@ static const cli_opt embed_opts[] = {
 	{ "labels-by-index", 0, NULL, "data class j (folder name order) is model class j, whatever the names", E_BY_INDEX },
 	{ "strict", 0, NULL, "fail on an undecodable image instead of skipping it", E_STRICT },
 	{ "force", 0, NULL, "recompute every checkpoint", E_FORCE },
+	{ "shard", 0, "I/N", "compute shard I of N (0-based) as parts; default: from Slurm/MPI/torchrun", E_SHARD },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -76,6 +77,7 @@ embed_apply(void *ctx, int id, const char *arg)
 	case E_IMAGE_SIZE: err = cli_int("image-size", arg, 16, 8192, &v); o->image_size = (int)v; break;
 	case E_LABEL_MAP: o->label_map = arg; break;
 	case E_BY_INDEX: o->labels_by_index = 1; break;
+	case E_SHARD: err = embed_shard_parse(arg, &o->shard); break;
 	}
 	return err;
 }

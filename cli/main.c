@@ -17,6 +17,7 @@ static const struct command {
 } commands[] = {
 	{ "run", cli_run, "embed + analyze + render in one go: RUN --data DATA -o OUT.mp4" },
 	{ "embed", cli_embed, "embed the images at every checkpoint: RUN --data DATA -o WORK" },
+	{ "merge", cli_merge, "assemble the parts of sharded embed runs: WORK" },
 	{ "analyze", cli_analyze, "PCA, alignment, outlier scores, loss curve: WORK" },
 	{ "render", cli_render, "draw the animation: WORK -o OUT.{mp4,gif,webm}" },
 	{ "frame", cli_frame, "draw one checkpoint as a PNG: WORK -o FRAME.png" },

@@ -2,6 +2,8 @@
 #include "embed/embed_stage.h"
 #include "embed/embed_labels.h"
 #include "embed/embed_pool.h"
+#include "embed/embed_merge.h"
+#include "embed/embed_shard.h"
 #include "embed/formats/embed_ckpt.h"
 #include "embed/images/embed_dataset.h"
 #include "embed/models/embed_model.h"
@@ -41,6 +43,8 @@ typedef struct stage {
 	int in_w, in_h;            /* model input size */
 	char labels_key[48];       /* embed_labels_opts_key() of the options */
 	cJSON *class_order;        /* data set classes in the model's order, or NULL */
+	size_t nembed;             /* checkpoints this process embeds (input cache
+				    * pays off from 2) */
 } stage;
 
 void
@@ -314,7 +318,7 @@ ensure_cache(stage *s, const embed_preproc *pp)
 		return 0;
 	free(s->cache);
 	s->cache = NULL;
-	if (s->samples->n * per * sizeof(float) > INPUT_CACHE_MAX || s->ckpts->n < 2)
+	if (s->samples->n * per * sizeof(float) > INPUT_CACHE_MAX || s->nembed < 2)
 		return 0;
 	s->cache = malloc(s->samples->n * per * sizeof(float));
 	if (!s->cache)
@@ -357,12 +361,32 @@ add_epoch(cJSON *entry, const embed_ckpt *ck)
 		cJSON_AddNumberToObject(entry, "epoch", ep);
 }
 
-/* Embed every sample with one checkpoint and write its .npy files. */
+/* A checkpoint's manifest entry before its outputs are known. */
+static cJSON *
+new_entry(const embed_ckpt *ck, const char *fp)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(e, "name", ck->name);
+	cJSON_AddNumberToObject(e, "step", (double)ck->step);
+	add_epoch(e, ck);
+	cJSON_AddStringToObject(e, "path", ck->path);
+	cJSON_AddStringToObject(e, "format", embed_ckpt_format_name(ck->format));
+	cJSON_AddStringToObject(e, "fingerprint", fp);
+	return e;
+}
+
+/*
+ * Embed samples [r0, r1) with one checkpoint and write its .npy files:
+ * <name>.npy, or <part>.npy when `part` names a shard's part.
+ */
 static int
-compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
+compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry, size_t r0, size_t r1,
+		   const char *part)
 {
 	const embed_stage_opts *o = s->o;
-	size_t n = s->samples->n, per, i;
+	size_t n = r1 - r0, per, i;
+	const char *stem = part ? part : ck->name;
 	const embed_model_info *c;
 	const embed_preproc *pp;
 	embed_model *m = NULL;
@@ -425,14 +449,14 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 		goto out_free_bufs;
 	}
 
-	snprintf(label, sizeof(label), "embed %s (%zu/%zu)", ck->name, idx + 1, s->ckpts->n);
+	snprintf(label, sizeof(label), "embed %s (%zu/%zu)", stem, idx + 1, s->ckpts->n);
 	prog = vv_progress_alloc(label, (int64_t)n, "img");
 	for (i = 0; i < n; i += (size_t)B) {
 		int b = (int)(n - i < (size_t)B ? n - i : (size_t)B), k;
-		const float *in = s->cache ? s->cache + i * per : pix;
+		const float *in = s->cache ? s->cache + (r0 + i) * per : pix;
 
 		for (k = 0; !s->cache && k < b; k++) {
-			err = load_input(s, pp, i + (size_t)k, pix + (size_t)k * per);
+			err = load_input(s, pp, r0 + i + (size_t)k, pix + (size_t)k * per);
 			if (err)
 				break;
 		}
@@ -451,14 +475,14 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 	for (i = 0; i < n * (size_t)D; i++) {
 		if (!isfinite(emb[i])) {
 			err = vv_error(VV_EFORMAT, "%s: embedding of sample %zu is not finite (NaN or Inf in the weights?)",
-				       ck->weights, i / (size_t)D);
+				       ck->weights, r0 + i / (size_t)D);
 			goto out_free_bufs;
 		}
 	}
 
 	shape[0] = (int64_t)n;
 	shape[1] = D;
-	path = vv_work_path(o->workdir, "embeddings", ck->name, ".npy");
+	path = vv_work_path(o->workdir, "embeddings", stem, ".npy");
 	if (!path) {
 		err = vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
 		goto out_free_bufs;
@@ -473,7 +497,7 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry)
 		}
 		free(path);
 		shape[1] = mode != EMBED_LABELS_NONE ? nd : nl;
-		path = vv_work_path(o->workdir, "logits", ck->name, ".npy");
+		path = vv_work_path(o->workdir, "logits", stem, ".npy");
 		if (!path) {
 			err = vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
 			goto out_free_bufs;
@@ -516,20 +540,19 @@ out_free_model:
 	return err;
 }
 
-/* manifest.json from the checkpoint entries finished so far. */
-static int
-write_manifest(const stage *s, cJSON *entries)
+/*
+ * The manifest.json document: the run's description and, when `entries` is
+ * not NULL, its "checkpoints" (a shard's part manifests carry it without).
+ */
+static cJSON *
+manifest_json(const stage *s, const cJSON *entries)
 {
 	const embed_dataset *d = s->data;
-	char *path = vv_path_join(s->o->workdir, "manifest.json");
 	cJSON *j = cJSON_CreateObject(), *classes, *opts;
-	int c, err;
+	int c;
 
-	if (!path || !j) {
-		free(path);
-		cJSON_Delete(j);
-		return vv_error(VV_ENOMEM, "out of memory");
-	}
+	if (!j)
+		return NULL;
 	cJSON_AddNumberToObject(j, "format", VV_WORK_FORMAT);
 	cJSON_AddStringToObject(j, "vitviz_version", VV_VERSION);
 	cJSON_AddStringToObject(j, "run", s->o->run);
@@ -565,7 +588,24 @@ write_manifest(const stage *s, cJSON *entries)
 	if (s->o->image_size)
 		cJSON_AddNumberToObject(opts, "image_size", s->o->image_size);
 	cJSON_AddBoolToObject(opts, "ema", s->o->ema);
-	cJSON_AddItemToObject(j, "checkpoints", cJSON_Duplicate(entries, 1));
+	if (entries)
+		cJSON_AddItemToObject(j, "checkpoints", cJSON_Duplicate(entries, 1));
+	return j;
+}
+
+/* manifest.json from the checkpoint entries finished so far. */
+static int
+write_manifest(const stage *s, cJSON *entries)
+{
+	char *path = vv_path_join(s->o->workdir, "manifest.json");
+	cJSON *j = manifest_json(s, entries);
+	int err;
+
+	if (!path || !j) {
+		free(path);
+		cJSON_Delete(j);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
 	err = vv_json_save(path, j);
 	cJSON_Delete(j);
 	free(path);
@@ -605,6 +645,233 @@ clean_stale(const char *workdir)
 		vv_info("%s: removed %d temporary file(s) left by an interrupted run", workdir, n);
 }
 
+/* FNV-1a of a string into a running hash. */
+static uint64_t
+fnv_str(uint64_t h, const char *str)
+{
+	const unsigned char *b = (const unsigned char *)str;
+
+	for (; *b; b++) {
+		h ^= *b;
+		h *= 1099511628211ULL;
+	}
+	h ^= 0xff; /* end of string */
+	return h * 1099511628211ULL;
+}
+
+/* Hash of the options that change what a part holds. */
+static void
+options_key(const stage *s, char out[40])
+{
+	const embed_stage_opts *o = s->o;
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "pool=%s;batch=%d;limit=%zu;per_class=%zu;split=%s;arch=%s;ema=%d;strict=%d;"
+		 "labels=%s;image_size=%d", pool_name(o->pool), o->batch > 0 ? o->batch : 16, o->limit, o->per_class,
+		 o->split ? o->split : "test", o->arch ? o->arch : "", o->ema, o->strict, s->labels_key, o->image_size);
+	snprintf(out, 40, "%016llx", (unsigned long long)fnv_str(1469598103934665603ULL, buf));
+}
+
+/* What every part of one sharded run shares. */
+typedef struct shard_run {
+	embed_shard_plan *plan; /* the units */
+	char (*fp)[40];         /* weights fingerprint of each checkpoint */
+	char data_key[40];      /* samples.csv + listing (embed_merge_data_key) */
+	char opts_key[40];      /* options_key() */
+	char plan_key[40];      /* all of the above + the plan */
+	cJSON *plan_json;       /* the plan as part manifests record it */
+} shard_run;
+
+/* Cost of one row of each checkpoint: its weights in KiB (FLOPs ~ parameters). */
+static int
+checkpoint_costs(const stage *s, uint64_t *cost)
+{
+	size_t c, k;
+
+	for (c = 0; c < s->ckpts->n; c++) {
+		char **files = NULL;
+		size_t nf = 0;
+		uint64_t bytes = 0;
+		int err = embed_ckpt_weight_files(&s->ckpts->v[c], &files, &nf);
+
+		if (err)
+			return err;
+		for (k = 0; k < nf; k++) {
+			int64_t sz = vv_file_size(files[k]);
+
+			if (sz > 0)
+				bytes += (uint64_t)sz;
+		}
+		vv_strv_free(&files, nf);
+		cost[c] = bytes / 1024 + 1;
+	}
+	vv_error_clear();
+	return 0;
+}
+
+/* Plan, fingerprints and keys of a sharded run. */
+static int
+shard_prepare(stage *s, shard_run *r)
+{
+	const embed_stage_opts *o = s->o;
+	size_t T = s->ckpts->n, c, u;
+	uint64_t *cost = calloc(T + 1, sizeof(*cost)), h;
+	int err;
+
+	r->fp = calloc(T + 1, sizeof(*r->fp));
+	if (!cost || !r->fp) {
+		free(cost);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
+	for (c = 0; c < T; c++)
+		if ((err = embed_ckpt_fingerprint(&s->ckpts->v[c], r->fp[c])))
+			goto out;
+	if ((err = checkpoint_costs(s, cost)) ||
+	    (err = embed_shard_plan_make(cost, T, s->samples->n, (size_t)(o->batch > 0 ? o->batch : 16),
+					 o->shard.count, &r->plan)) ||
+	    (err = embed_merge_data_key(o->workdir, s->samples_key, r->data_key)))
+		goto out;
+	options_key(s, r->opts_key);
+	h = fnv_str(1469598103934665603ULL, r->data_key);
+	h = fnv_str(h, r->opts_key);
+	r->plan_json = cJSON_CreateArray();
+	for (c = 0, u = 0; c < T; c++) {
+		cJSON *ck = cJSON_CreateObject(), *units = cJSON_CreateArray();
+
+		cJSON_AddStringToObject(ck, "name", s->ckpts->v[c].name);
+		cJSON_AddStringToObject(ck, "fingerprint", r->fp[c]);
+		h = fnv_str(fnv_str(h, s->ckpts->v[c].name), r->fp[c]);
+		for (; u < r->plan->nunits && r->plan->unit[u].ckpt == c; u++) {
+			const embed_shard_unit *un = &r->plan->unit[u];
+			double v[3] = { (double)un->r0, (double)un->r1, un->owner };
+			char buf[96];
+
+			cJSON_AddItemToArray(units, cJSON_CreateDoubleArray(v, 3));
+			snprintf(buf, sizeof(buf), "%zu-%zu@%d/%d", un->r0, un->r1, un->owner, o->shard.count);
+			h = fnv_str(h, buf);
+		}
+		cJSON_AddItemToObject(ck, "units", units);
+		cJSON_AddItemToArray(r->plan_json, ck);
+	}
+	snprintf(r->plan_key, sizeof(r->plan_key), "%016llx", (unsigned long long)h);
+out:
+	free(cost);
+	return err;
+}
+
+static void
+shard_release(shard_run *r)
+{
+	embed_shard_plan_free(&r->plan);
+	free(r->fp);
+	cJSON_Delete(r->plan_json);
+}
+
+/* The part manifest of unit `un`, written after its .npy files. */
+static int
+write_part_manifest(const stage *s, const shard_run *r, const embed_shard_unit *un, const char *stem,
+		    const cJSON *entry)
+{
+	const embed_stage_opts *o = s->o;
+	cJSON *j = cJSON_CreateObject(), *sh;
+	double rows[2] = { (double)un->r0, (double)un->r1 };
+	char *path = vv_work_path(o->workdir, "embeddings", stem, ".json");
+	int err;
+
+	if (!j || !path) {
+		cJSON_Delete(j);
+		free(path);
+		return vv_error(VV_ENOMEM, "out of memory");
+	}
+	cJSON_AddNumberToObject(j, "vitviz_part", EMBED_PART_FORMAT);
+	cJSON_AddStringToObject(j, "vitviz_version", VV_VERSION);
+	cJSON_AddStringToObject(j, "checkpoint", s->ckpts->v[un->ckpt].name);
+	cJSON_AddNumberToObject(j, "part", un->part);
+	cJSON_AddNumberToObject(j, "parts", un->parts);
+	cJSON_AddItemToObject(j, "rows", cJSON_CreateDoubleArray(rows, 2));
+	cJSON_AddNumberToObject(j, "n", (double)s->samples->n);
+	cJSON_AddStringToObject(j, "dtype", "<f4");
+	sh = cJSON_AddObjectToObject(j, "shard");
+	cJSON_AddNumberToObject(sh, "index", o->shard.index);
+	cJSON_AddNumberToObject(sh, "count", o->shard.count);
+	cJSON_AddStringToObject(sh, "source", o->shard.source);
+	cJSON_AddStringToObject(j, "weights_fingerprint", r->fp[un->ckpt]);
+	cJSON_AddStringToObject(j, "data_fingerprint", r->data_key);
+	cJSON_AddStringToObject(j, "options_fingerprint", r->opts_key);
+	cJSON_AddStringToObject(j, "plan_fingerprint", r->plan_key);
+	cJSON_AddItemToObject(j, "entry", cJSON_Duplicate(entry, 1));
+	cJSON_AddItemToObject(j, "header", manifest_json(s, NULL));
+	cJSON_AddItemToObject(j, "plan", cJSON_Duplicate(r->plan_json, 1));
+	err = vv_json_save(path, j);
+	cJSON_Delete(j);
+	free(path);
+	return err;
+}
+
+/*
+ * This shard's units: skip what the merged outputs or a current part
+ * already hold, compute the rest as part files.
+ */
+static int
+run_shard(stage *s)
+{
+	const embed_stage_opts *o = s->o;
+	shard_run r = { 0 };
+	size_t u, done = 0, skipped = 0, mine = 0, last = (size_t)-1;
+	int err;
+
+	if ((err = shard_prepare(s, &r)))
+		goto out;
+	for (u = 0; u < r.plan->nunits; u++) {
+		const embed_shard_unit *un = &r.plan->unit[u];
+
+		if (un->owner != o->shard.index)
+			continue;
+		mine++;
+		if (un->ckpt != last)
+			s->nembed++;
+		last = un->ckpt;
+	}
+	vv_info("embed: shard %d/%d (from %s): %zu of %zu parts", o->shard.index, o->shard.count,
+		o->shard.source, mine, r.plan->nunits);
+	(void)embed_part_remove_stale(o->workdir, o->shard.index, o->shard.count, r.plan_key);
+	for (u = 0; u < r.plan->nunits && !err; u++) {
+		const embed_shard_unit *un = &r.plan->unit[u];
+		const embed_ckpt *ck = &s->ckpts->v[un->ckpt];
+		char *stem;
+		cJSON *e;
+
+		if (un->owner != o->shard.index)
+			continue;
+		if (!(stem = embed_shard_part_name(ck->name, un->part, un->parts, ""))) {
+			err = VV_ENOMEM;
+			break;
+		}
+		/* a killed run of this shard may have left temporary files */
+		embed_part_clean_tmp(o->workdir, stem);
+		if (reusable_entry(s, ck, r.fp[un->ckpt]) ||
+		    (!o->force && embed_part_is_current(o->workdir, stem, r.plan_key, un->r0, un->r1))) {
+			vv_debug("embed: %s is current, reused", stem);
+			skipped++;
+			free(stem);
+			continue;
+		}
+		e = new_entry(ck, r.fp[un->ckpt]);
+		err = compute_checkpoint(s, ck, un->ckpt, e, un->r0, un->r1, stem);
+		if (!err)
+			err = write_part_manifest(s, &r, un, stem, e);
+		cJSON_Delete(e);
+		free(stem);
+		done++;
+	}
+	if (!err)
+		vv_info("embed: shard %d/%d: %zu part(s) computed, %zu current -> %s", o->shard.index,
+			o->shard.count, done, skipped, o->workdir);
+out:
+	shard_release(&r);
+	return err;
+}
+
 int
 embed_stage_run(const embed_stage_opts *o)
 {
@@ -633,7 +900,9 @@ embed_stage_run(const embed_stage_opts *o)
 		goto out;
 	}
 	free(sub);
-	clean_stale(o->workdir);
+	/* shards share the folder: each removes only its own parts' leftovers */
+	if (!o->shard.count)
+		clean_stale(o->workdir);
 	err = prepare_samples(&s);
 	if (err)
 		goto out;
@@ -646,6 +915,11 @@ embed_stage_run(const embed_stage_opts *o)
 	}
 	vv_info("embed: %zu checkpoint(s) in %s, %zu images from %s",
 		s.ckpts->n, o->run, s.samples->n, o->data);
+	if (o->shard.count) {
+		err = run_shard(&s);
+		goto out;
+	}
+	s.nembed = s.ckpts->n;
 
 	entries = cJSON_CreateArray();
 	for (i = 0; i < s.ckpts->n && !err; i++) {
@@ -664,14 +938,8 @@ embed_stage_run(const embed_stage_opts *o)
 			vv_debug("embed: %s is current, reused", ck->name);
 			continue;
 		}
-		e = cJSON_CreateObject();
-		cJSON_AddStringToObject(e, "name", ck->name);
-		cJSON_AddNumberToObject(e, "step", (double)ck->step);
-		add_epoch(e, ck);
-		cJSON_AddStringToObject(e, "path", ck->path);
-		cJSON_AddStringToObject(e, "format", embed_ckpt_format_name(ck->format));
-		cJSON_AddStringToObject(e, "fingerprint", fp);
-		err = compute_checkpoint(&s, ck, i, e);
+		e = new_entry(ck, fp);
+		err = compute_checkpoint(&s, ck, i, e, 0, s.samples->n, NULL);
 		if (err) {
 			cJSON_Delete(e);
 			break;

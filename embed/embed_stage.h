@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "embed/embed_shard.h"
+
 typedef struct embed_stage_opts {
 	const char *run;     /* run folder or one checkpoint */
 	const char *data;    /* dataset root: CIFAR batch(es) or image folder */
@@ -31,6 +33,8 @@ typedef struct embed_stage_opts {
 	const char *label_map; /* CSV data_class,model_class matching the data
 				* set's classes with the model's (or NULL) */
 	int labels_by_index; /* data set class j is model output j */
+	embed_shard shard;   /* this process's shard; count 0: not sharded (the
+			      * whole outputs are written directly) */
 } embed_stage_opts;
 
 /* Defaults: batch 16, CLS pooling, test split, everything else 0. */
@@ -45,6 +49,13 @@ void embed_stage_opts_default(embed_stage_opts *o);
  * then has one column per data set class, in the data set's class order;
  * manifest.json's "class_order" lists the data set's classes in the
  * model's id2label order (the legend's order).
+ * Sharded (o->shard.count > 0): compute this shard's units of the plan
+ * (embed_shard.h) as part files beside the outputs,
+ * "embeddings/<ckpt>.part-KKKK-of-PPPP.{npy,json}" (+ logits/), each .json
+ * written last and holding rows, dtype, fingerprints of weights, data and
+ * options, the vitviz version and the plan; a part that is current, or a
+ * checkpoint the merged manifest already holds, is skipped.  Assembling the
+ * parts is embed_merge()'s job (the CLI calls it after each shard).
  */
 int embed_stage_run(const embed_stage_opts *o);
 

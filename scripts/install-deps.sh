@@ -5,6 +5,9 @@
 # browser test of the HTML viewer (tests/browser/; no npm packages).
 #
 #   scripts/install-deps.sh            build + test + run dependencies
+#                                      (the tests also run sharded embeds
+#                                      under mpirun and a local Slurm:
+#                                      openmpi-bin, slurm-wlm, munge)
 #   scripts/install-deps.sh --python   also the Python stack used only to
 #                                      regenerate fixtures, the demo and benches
 #   scripts/install-deps.sh --dev      also the hardening tools (CI, `make
@@ -18,7 +21,8 @@ libcairo2-dev libpango1.0-dev fonts-wqy-microhei
 libjpeg62-turbo-dev libpng-dev
 libavcodec-dev libavformat-dev libswscale-dev libavutil-dev libx264-dev
 libcjson-dev libzip-dev libyaml-dev libcmocka-dev
-chromium nodejs"
+chromium nodejs
+openmpi-bin slurm-wlm munge"
 PYPKGS="python3 python3-numpy python3-scipy python3-sklearn python3-pil
 python3-matplotlib python3-torch python3-yaml ffmpeg"
 
