@@ -633,7 +633,8 @@ out_free:
 #define OOD_KITER 4
 /* Slack added to every bound (double rounding is below 1e-12). */
 #define OOD_BOUND_MARGIN 1e-7
-/* Blocks measured (at least; one per thread) before deciding that pruning does not pay. */
+/* Blocks measured before deciding that pruning does not pay (a constant, not
+ * one per thread: the search takes the same path for any thread count). */
 #define OOD_PROBE 2
 
 typedef struct prune_ctx {
@@ -1176,7 +1177,7 @@ prune_thread(void *arg)
 static int
 run_pruned(knn_state *s, const float *xn, int64_t n, int64_t d, const prune_ctx *p, int nth, double *work)
 {
-	int64_t nb = p->nblk, np = nth > OOD_PROBE ? nth : OOD_PROBE, rows = 0, i, m = 0, nw;
+	int64_t nb = p->nblk, np = OOD_PROBE, rows = 0, i, m = 0, nw;
 	int64_t *order = malloc((size_t)nb * sizeof(*order));
 	uint8_t *fin = calloc((size_t)n, 1);
 	prune_worker w[OOD_MAX_THREADS];
@@ -1444,16 +1445,15 @@ cosine_avg(const float *x, int64_t n, int64_t d, int64_t k, double *avg)
 	prune_ctx pc;
 	knn_state s;
 	float *xn = NULL;
-	int prune = ood_pruning && n >= OOD_PRUNE_MIN, err, i, blas_th = openblas_get_num_threads(), nth = blas_th;
+	int prune = ood_pruning && n >= OOD_PRUNE_MIN, err, i, nth = vv_threads(), blas;
 	struct finish_job job[OOD_MAX_THREADS];
 
 	memset(&pc, 0, sizeof(pc));
 	if (!inv)
 		return vv_error(VV_ENOMEM, "outlier scores: out of memory");
 	/* our threads share the work, each calling single-threaded GEMMs */
-	nth = nth < 1 ? 1 : nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
-	if (blas_th > 1)
-		openblas_set_num_threads(1);
+	nth = nth > OOD_MAX_THREADS ? OOD_MAX_THREADS : nth;
+	blas = vv_blas_serial_begin();
 	inverse_norms(x, n, d, inv);
 	if (!(xn = normalised_rows(x, n, d, NULL, inv))) {
 		err = vv_error(VV_ENOMEM, "outlier scores: out of memory");
@@ -1482,8 +1482,7 @@ out_prune:
 	prune_ctx_free(&pc);
 	free(xn);
 out_inv:
-	if (blas_th > 1)
-		openblas_set_num_threads(blas_th);
+	vv_blas_serial_end(blas);
 	free(inv);
 	return err;
 }
@@ -1514,10 +1513,13 @@ analysis_ood_scores(const float *x, int64_t n, int64_t d, int k, int metric, int
 			goto out_avg;
 	} else {
 		knn_state s;
+		int blas;
 
 		if ((err = knn_state_init(&s, x, n, d, kk, 0, NULL)))
 			goto out_avg;
+		blas = vv_blas_serial_begin(); /* same GEMM tiles, same neighbours */
 		err = run_euclidean(&s, x, n, d);
+		vv_blas_serial_end(blas);
 		/* duplicates contribute zeros; the heap holds the nearest others in double */
 		for (i = 0; !err && i < n; i++) {
 			const int32_t *hi = s.hidx + i * s.k;

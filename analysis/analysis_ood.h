@@ -31,11 +31,14 @@
  *     the rest runs as symmetric tiles over pairs i < j (both rows updated).
  *   - euclidean: double GEMM tiles (direct differences for d <= 32) over
  *     pairs i < j, exact to double rounding.
- * Memory O(N D + N k + threads tile^2), never N x N.  Threads: as many as
- * OpenBLAS is set to use (openblas_get_num_threads(), OPENBLAS_NUM_THREADS),
- * each taking row blocks or tiles and calling single-threaded GEMMs (the
- * OpenBLAS setting is put back afterwards); not reentrant across threads
- * (the pruning switch and statistics below are process-wide).
+ * Memory O(N D + N k + threads tile^2), never N x N.  Threads: vv_threads()
+ * (common/vv_thread.h), each taking row blocks or tiles and calling
+ * single-threaded GEMMs (cosine; euclidean runs on one thread).  The
+ * scores do not depend on the thread count: the cosine neighbours are exact
+ * and each row's k distances are summed in ascending order, whatever order
+ * the tiles were searched in.  Not
+ * reentrant across threads (the pruning switch and statistics below are
+ * process-wide).
  */
 #ifndef ANALYSIS_OOD_H
 #define ANALYSIS_OOD_H

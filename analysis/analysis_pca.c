@@ -1,6 +1,7 @@
 /* analysis_pca.c - two-component PCA in double precision (LAPACKE). */
 #include "analysis/analysis_pca.h"
 #include "common/vv_error.h"
+#include "common/vv_thread.h"
 
 #include <cblas.h>
 #include <lapacke.h>
@@ -164,7 +165,7 @@ analysis_pca2(const float *x, int64_t n, int64_t d, double *coords, double *comp
 {
 	double *mean, *axes, val[2];
 	int64_t i, j;
-	int c, err;
+	int c, err, blas;
 
 	if (n < 2 || d < 2)
 		return vv_error(VV_EINVAL, "PCA: needs at least 2 samples and 2 dimensions (got %lld x %lld)",
@@ -178,7 +179,10 @@ analysis_pca2(const float *x, int64_t n, int64_t d, double *coords, double *comp
 		goto out_free;
 	}
 	column_means(x, n, d, mean);
+	/* OpenBLAS threads would make the last digits depend on their count */
+	blas = vv_blas_serial_begin();
 	err = n > d ? axes_from_scatter(x, n, d, mean, val, axes) : axes_from_gram(x, n, d, mean, val, axes);
+	vv_blas_serial_end(blas);
 	if (err)
 		goto out_free;
 	for (c = 0; c < 2; c++) {

@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "common/vv_error.h"
 #include "common/vv_log.h"
+#include "common/vv_thread.h"
 #include "common/vv_version.h"
 #include "embed/models/embed_blas.h"
 #include "embed/models/embed_kernels.h"
@@ -48,6 +49,9 @@ main(int argc, char **argv)
 
 	/* first: may re-exec with the AVX-512 kernels (see embed_blas.h) */
 	embed_blas_select_kernels(argc, argv);
+	/* vitviz's own workers, OpenBLAS single-threaded (see vv_thread.h):
+	 * every command's output is the same for any thread count */
+	vv_threads_set(0);
 	/* a file size limit (ulimit -f) fails the write with EFBIG, reported and
 	 * cleaned up like a full disk, instead of killing the process */
 	signal(SIGXFSZ, SIG_IGN);

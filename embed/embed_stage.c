@@ -13,10 +13,10 @@
 #include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
+#include "common/vv_thread.h"
 #include "common/vv_version.h"
 #include "common/vv_work.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -882,7 +882,7 @@ embed_stage_run(const embed_stage_opts *o)
 	char *sub;
 
 	if (o->threads > 0)
-		openblas_set_num_threads(o->threads);
+		vv_threads_set(o->threads);
 	err = embed_labels_opts_key(&(embed_label_opts){ o->label_map, o->labels_by_index }, s.labels_key);
 	if (err)
 		goto out;

@@ -23,7 +23,7 @@ typedef struct embed_stage_opts {
 	size_t per_class;    /* first N samples of each class (0: all) */
 	const char *split;   /* CIFAR folder split: "test" (default) or "train" */
 	int batch;           /* images per forward pass (0: 16) */
-	int threads;         /* OpenBLAS threads (0: library default) */
+	int threads;         /* worker threads (vv_threads_set(); 0: as set before) */
 	int pool;            /* EMBED_POOL_CLS, EMBED_POOL_MEAN or EMBED_POOL_HEAD */
 	int strict;          /* an undecodable image is an error */
 	int force;           /* recompute every checkpoint */

@@ -1,5 +1,6 @@
 /* embed_blas.c - OpenBLAS kernel selection and description. */
 #include "embed/models/embed_blas.h"
+#include "common/vv_thread.h"
 
 #include <cblas.h>
 #include <stdio.h>
@@ -73,7 +74,7 @@ embed_blas_corename(void)
 int
 embed_blas_threads(void)
 {
-	return openblas_get_num_threads();
+	return vv_threads();
 }
 
 const char *

@@ -27,7 +27,8 @@ void embed_blas_select_kernels(int argc, char **argv);
 /* The active kernel set, as openblas_get_corename() says ("SkylakeX"). */
 const char *embed_blas_corename(void);
 
-/* OpenBLAS threads (openblas_get_num_threads()). */
+/* Worker threads vitviz runs BLAS on (vv_threads(); OpenBLAS itself runs
+ * single-threaded inside each, see common/vv_thread.h). */
 int embed_blas_threads(void);
 
 /*

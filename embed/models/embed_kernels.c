@@ -5,6 +5,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 typedef struct kernel_ops {
 	void (*exp)(const float *, float *, size_t);
@@ -388,10 +390,20 @@ static const kernel_ops *ops;
 static int level;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/* VITVIZ_KERNELS=generic|avx2|avx512 picks a lower level than the CPU's
+ * best (tests compare the kernel paths); unknown names and levels the CPU
+ * lacks are ignored. */
 static void
 choose(void)
 {
+	static const char *const names[] = { "generic", "avx2", "avx512" };
+	const char *env = getenv("VITVIZ_KERNELS");
+	int l;
+
 	level = cpu_level();
+	for (l = EMBED_KERNELS_GENERIC; env && l < level; l++)
+		if (!strcmp(env, names[l]) && levels[l])
+			level = l;
 	ops = levels[level];
 }
 

@@ -28,7 +28,9 @@ enum {
 	EMBED_KERNELS_AVX512 = 2,  /* AVX-512 F + DQ, 16 lanes */
 };
 
-/* The level in use (chosen on first call of any kernel, or forced). */
+/* The level in use (chosen on first call of any kernel: the CPU's best, or
+ * the lower one the environment variable VITVIZ_KERNELS names, "generic",
+ * "avx2" or "avx512"; or forced). */
 int embed_kernels_level(void);
 
 /* "AVX-512", "AVX2+FMA" or "generic C" for a level. */

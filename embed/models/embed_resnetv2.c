@@ -1,6 +1,7 @@
 /* embed_resnetv2.c - ResNetV2 (BiT) backbone of the hybrid ViTs, on OpenBLAS. */
 #include "embed/models/embed_resnetv2.h"
 #include "common/vv_error.h"
+#include "common/vv_thread.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -693,14 +694,13 @@ embed_resnetv2_forward(const embed_resnetv2 *r, const float *img, float *scratch
 {
 	const size_t a = lines(r->act_max);
 	float *cur = scratch, *t1 = cur + a, *t2 = t1 + a, *sc = t2 + a, *col = sc + a;
-	int k, nt = openblas_get_num_threads();
+	int k, blas;
 
 	/* OpenBLAS's threaded sgemm does not give the single-threaded bytes
 	 * (seen with its Haswell kernels): one thread, whatever the caller's
 	 * count, so that the output never depends on it.  The ViT's workers
 	 * already run one thread each; only a lone caller changes the count. */
-	if (nt > 1)
-		openblas_set_num_threads(1);
+	blas = vv_blas_serial_begin();
 
 	conv_run(&r->stem, img, col, t1);
 	group_norm(&r->stem_n, t1, (size_t)r->stem.out_h * r->stem.out_w, 1);
@@ -730,6 +730,5 @@ embed_resnetv2_forward(const embed_resnetv2 *r, const float *img, float *scratch
 			dst[i] = y > 0.0f ? y : 0.0f;
 		}
 	}
-	if (nt > 1)
-		openblas_set_num_threads(nt);
+	vv_blas_serial_end(blas);
 }

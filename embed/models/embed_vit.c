@@ -928,7 +928,7 @@ timm_head_features(const embed_vit *m, const float *y, int batch, float *feat, i
 }
 
 /* The end of the forward pass for timm models (see needs_timm_head()). */
-static int
+static void
 timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float *logits)
 {
 	const int d = m->cfg.hidden, t = m->ntok, nl = m->num_labels;
@@ -951,7 +951,7 @@ timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float
 				   pool == EMBED_POOL_HEAD, ws->h);
 	}
 	if (!logits || !nl)
-		return 0;
+		return;
 	if (m->cfg.prefix_tokens > 1 && m->cfg.global_pool == EMBED_POOL_CLS) {
 		/* (head(CLS) + head_dist(dist)) / 2; rows strided by T*D */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, nl, d, 0.5f, ws->y,
@@ -965,16 +965,15 @@ timm_head(const embed_vit *m, vit_ws *ws, int batch, int pool, float *emb, float
 			for (i = 0; i < nl; i++)
 				lr[i] += 0.5f * (m->w[EMBED_W_HEAD_B][i] + m->w[EMBED_W_HEAD_DIST_B][i]);
 		}
-		return 0;
+		return;
 	}
 	timm_head_features(m, ws->y, batch, feat, m->cfg.global_pool, 1, ws->h);
 	linear(feat, (size_t)batch, d, m->w[EMBED_W_HEAD_W], nl, 0.0f, logits);
 	embed_kernels_add_bias(logits, (size_t)batch, nl, m->w[EMBED_W_HEAD_B]);
-	return 0;
 }
 
 /* The forward pass of `batch` images on one worker's scratch `ws`. */
-static int
+static void
 forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int pool,
 	     float *emb, float *logits)
 {
@@ -1033,8 +1032,10 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 	}
 	if (pend)
 		embed_kernels_add_bias(ws->x, rows, d, pend);
-	if (needs_timm_head(m, pool))
-		return timm_head(m, ws, batch, pool, emb, logits);
+	if (needs_timm_head(m, pool)) {
+		timm_head(m, ws, batch, pool, emb, logits);
+		return;
+	}
 	/* final LayerNorm: CLS rows always (logits), every row for mean pooling */
 	if (pool == EMBED_POOL_MEAN)
 		embed_kernels_layernorm(ws->x, d, ws->y, d, rows, d, m->w[EMBED_W_NORM_W],
@@ -1064,80 +1065,85 @@ forward_part(const embed_vit *m, vit_ws *ws, const float *pixels, int batch, int
 			    ws->y, m->ntok * d, m->w[EMBED_W_HEAD_W], d, 0.0f, logits, m->num_labels);
 		embed_kernels_add_bias(logits, (size_t)batch, m->num_labels, m->w[EMBED_W_HEAD_B]);
 	}
-	return 0;
 }
 
-/* One worker's share of embed_vit_forward(). */
-typedef struct vit_job {
-	const embed_vit *m;    /* the model */
-	vit_ws *ws;            /* this worker's scratch */
-	const float *pixels;   /* its first image */
-	int batch;             /* its images */
-	int pool;              /* EMBED_POOL_* */
-	float *emb;            /* its first embedding row */
-	float *logits;         /* its first logits row, or NULL */
-	int err;               /* forward_part()'s result */
-} vit_job;
+/* Rows one forward tile aims at (images x tokens), and its most images. */
+#define VIT_TILE_ROWS 768
+#define VIT_TILE_MAX_IMAGES 4
 
-static void *
-run_job(void *arg)
+/*
+ * Images per tile.  Every GEMM of the forward pass covers the rows of one
+ * tile, and OpenBLAS's result for a row depends on the call's shape, so
+ * the tile depends on the model only, never on the thread count: a batch
+ * gives the same bytes on 1, 2 or 16 threads.  About VIT_TILE_ROWS rows
+ * (4 images of 197 tokens, 1 of 577), at most VIT_TILE_MAX_IMAGES so that a
+ * batch of 16 still makes 4 tiles for the workers to share.
+ */
+static int
+tile_images(const embed_vit *m)
 {
-	vit_job *j = arg;
+	int g = (VIT_TILE_ROWS + m->ntok / 2) / m->ntok;
 
-	j->err = forward_part(j->m, j->ws, j->pixels, j->batch, j->pool, j->emb, j->logits);
-	return NULL;
+	return g < 1 ? 1 : g > VIT_TILE_MAX_IMAGES ? VIT_TILE_MAX_IMAGES : g;
+}
+
+/* What every tile of one embed_vit_forward() call shares. */
+typedef struct vit_call {
+	embed_vit *m;          /* the model (scratch: m->ws[worker]) */
+	const float *pixels;   /* the batch's images */
+	int batch;             /* images in the batch */
+	int per;               /* images per tile (the last may hold fewer) */
+	int pool;              /* EMBED_POOL_* */
+	float *emb;            /* B x D */
+	float *logits;         /* B x L, or NULL */
+} vit_call;
+
+static void
+run_tile(void *arg, int64_t tile, int worker)
+{
+	const vit_call *c = arg;
+	const embed_vit *m = c->m;
+	const size_t img = (size_t)m->cfg.channels * m->cfg.image_h * m->cfg.image_w;
+	int start = (int)tile * c->per, n = c->batch - start < c->per ? c->batch - start : c->per;
+
+	forward_part(m, &c->m->ws[worker], c->pixels + (size_t)start * img, n, c->pool,
+		     c->emb + (size_t)start * m->cfg.hidden,
+		     c->logits ? c->logits + (size_t)start * m->num_labels : NULL);
 }
 
 /*
- * Threading: one model only.  With N > 1 OpenBLAS threads and a batch of
- * at least 2 images, the batch is split into min(N, batch) parts run by as
- * many threads of our own, each calling single-threaded OpenBLAS (BLAS
- * threads set to 1 meanwhile, restored after): the element-wise kernels,
- * the softmax and the per-head attention run in parallel too and the
- * threads meet once per call instead of once per GEMM.  Otherwise the
- * whole batch runs here on OpenBLAS's own threads.
+ * Threading: the batch is cut into tiles of tile_images() images, the same
+ * whatever the thread count; vv_threads() workers (at most one per tile)
+ * take tiles in turn, each on its own scratch, calling single-threaded
+ * OpenBLAS (vv_run_tiles).  The element-wise kernels, the softmax and the
+ * per-head attention run in parallel too, and the threads meet once per
+ * call instead of once per GEMM.
  */
 int
 embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool, float *emb,
 		  float *logits)
 {
-	const size_t img = (size_t)m->cfg.channels * m->cfg.image_h * m->cfg.image_w;
-	vit_job jobs[VIT_MAX_WORKERS];
-	int nt = openblas_get_num_threads(), nw, per, i, err, start;
+	vit_call c = { .m = m, .pixels = pixels, .batch = batch, .pool = pool, .emb = emb,
+		       .logits = m->num_labels ? logits : NULL };
+	int ntiles, nw, err;
 
 	if (batch <= 0 || batch > VIT_MAX_BATCH)
 		return vv_error(VV_EINVAL, "batch of %d images out of range 1..%d", batch,
 				VIT_MAX_BATCH);
 	if (pool != EMBED_POOL_CLS && pool != EMBED_POOL_MEAN && pool != EMBED_POOL_HEAD)
 		return vv_error(VV_EINVAL, "unknown pooling %d", pool);
+	c.per = tile_images(m);
+	c.per = c.per < batch ? c.per : batch;
 	/* BLAS dimensions are int */
-	if ((size_t)batch * (size_t)m->ntok > INT_MAX / 4)
-		return vv_error(VV_EINVAL, "batch of %d images of %d tokens is too large",
-				batch, m->ntok);
-	nw = nt < batch ? nt : batch;
-	if (nw > VIT_MAX_WORKERS)
-		nw = VIT_MAX_WORKERS;
-	if (nw < 1)
-		nw = 1;
-	per = (batch + nw - 1) / nw;
-	nw = (batch + per - 1) / per;
-	err = ensure_scratch(m, nw, per);
+	if ((size_t)c.per * (size_t)m->ntok > INT_MAX / 4)
+		return vv_error(VV_EINVAL, "images of %d tokens are too large", m->ntok);
+	ntiles = (batch + c.per - 1) / c.per;
+	nw = vv_threads();
+	nw = nw < ntiles ? nw : ntiles;
+	nw = nw < VIT_MAX_WORKERS ? nw : VIT_MAX_WORKERS;
+	err = ensure_scratch(m, nw, c.per);
 	if (err)
 		return err;
-	if (nw == 1)
-		return forward_part(m, &m->ws[0], pixels, batch, pool, emb, logits);
-	for (i = 0, start = 0; i < nw; i++, start += per) {
-		jobs[i] = (vit_job){
-			.m = m, .ws = &m->ws[i], .pixels = pixels + (size_t)start * img,
-			.batch = batch - start < per ? batch - start : per, .pool = pool,
-			.emb = emb + (size_t)start * m->cfg.hidden,
-			.logits = logits ? logits + (size_t)start * m->num_labels : NULL,
-		};
-	}
-	openblas_set_num_threads(1);
-	vv_run_parallel(run_job, jobs, sizeof(jobs[0]), nw);
-	openblas_set_num_threads(nt);
-	for (i = 0, err = 0; i < nw && !err; i++)
-		err = jobs[i].err;
-	return err;
+	vv_run_tiles(run_tile, &c, ntiles, nw);
+	return 0;
 }

@@ -184,11 +184,12 @@ int embed_vit_dim(const embed_vit *m);
  * (head(CLS) + head_dist(distillation token)) / 2 (DeiT distilled, timm's
  * inference output).  Scratch
  * buffers are kept in the model and grown to the largest batch seen; not
- * thread-safe on one model.  Threads: with N = openblas_get_num_threads()
- * > 1 and batch > 1, the batch is split over min(N, batch) threads of this
- * call, each running single-threaded OpenBLAS (the library's thread count
- * is 1 during the call and N again on return, so other threads should not
- * call BLAS meanwhile); otherwise OpenBLAS's own threads run each GEMM.
+ * thread-safe on one model.  Threads: the batch is cut into tiles of a few
+ * images fixed by the model (never by the thread count), run by up to
+ * vv_threads() workers of this call on single-threaded OpenBLAS
+ * (common/vv_thread.h; other threads should not call BLAS meanwhile): the
+ * output is byte-identical for any thread count.  It can change with the
+ * batch size (which images share a GEMM call) and with the kernel set.
  * VV_EINVAL for a bad batch or pool, VV_ENOMEM.
  */
 int embed_vit_forward(embed_vit *m, const float *pixels, int batch, int pool,
