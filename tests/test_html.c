@@ -19,6 +19,7 @@
 
 #include "analysis/analysis_input.h"
 #include "analysis/analysis_pred.h"
+#include "common/vv_csv.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_json.h"
@@ -425,6 +426,113 @@ test_budget(void **state)
 	free(page);
 }
 
+/* `vitviz run ... --html`: the demo's real images as thumbnails */
+static void
+test_run_html(void **state)
+{
+	char *page = NULL;
+	cJSON *d, *th;
+	uint8_t *ok;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(tu_demo_subset("run", 2), 0);
+	assert_int_equal(tu_run("--quiet run %s --data %s -o %s --work %s --html %s --size 160x120 --fps 5 "
+				"--seconds-per-checkpoint 0.2 --hold 0",
+				tu_path("run"), TU_DEMO_DATA, tu_path("demo.mp4"), tu_path("demo-work"), tu_path("demo.html")),
+			 0);
+	d = page_data(tu_path("demo.html"), &page);
+	assert_int_equal(vv_json_get_int(d, "T", 0), 2);
+	assert_int_equal(vv_json_get_int(d, "n", 0), 360);
+	th = cJSON_GetObjectItem(d, "thumbs");
+	assert_int_equal(vv_json_get_int(th, "count", 0), 360);
+	ok = b64_member(th, "ok", &len);
+	assert_int_equal(len, 360);
+	for (size_t i = 0; i < len; i++)
+		assert_int_equal(ok[i], 1);
+	/* analyze wrote dynamics.csv: its columns come along */
+	if (tu_exists(tu_path("demo-work/dynamics.csv")))
+		assert_true(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "dyn"), "cols")) > 0);
+	free(ok);
+	cJSON_Delete(d);
+	free(page);
+}
+
+/* ---- the viewer's helpers in node, against C ------------------------------------- */
+
+static uint64_t
+xorshift(uint64_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+/* One csv case: vv_csv_field's output and the field, both as JSON strings. */
+static void
+csv_case(FILE *fp, const char *field)
+{
+	char *buf = NULL, *a, *b;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	cJSON *x, *y;
+
+	vv_csv_field(m, field);
+	fclose(m);
+	x = cJSON_CreateString(buf);
+	y = cJSON_CreateString(field);
+	a = cJSON_PrintUnformatted(x);
+	b = cJSON_PrintUnformatted(y);
+	fprintf(fp, "csv %s\t%s\n", a, b);
+	free(a);
+	free(b);
+	cJSON_Delete(x);
+	cJSON_Delete(y);
+	free(buf);
+}
+
+static void
+test_js_units(void **state)
+{
+	static const char *fields[] = { "a", "a,b", "say \"hi\"", "line\nbreak", "cr\rx", "猫/img_1.png", "", " lead" };
+	FILE *fp = fopen(tu_path("cases.txt"), "w");
+	uint64_t s = 88172645463325252ULL;
+	int ties = 0;
+
+	(void)state;
+	if (tu_sh("command -v node >/dev/null") != 0)
+		fail_msg("node not found: scripts/install-deps.sh installs Debian's nodejs");
+	assert_non_null(fp);
+	/* what the CSV download prints with %.9g: float32 scores, float64 label quality,
+	 * short binary fractions (exact decimal ties, which glibc rounds to even),
+	 * every magnitude (exponent form below 1e-4 and from 1e9) */
+	for (int i = 0; i < 20000; i++) {
+		double u = (double)(xorshift(&s) >> 11) / 9007199254740992.0, v;
+		uint64_t bits;
+		char a[64], b[64];
+
+		switch (i % 5) {
+		case 0: v = (double)(float)u; break;
+		case 1: v = u; break;
+		case 2: v = ldexp((double)(xorshift(&s) % 4096), -(int)(xorshift(&s) % 24)); break;
+		case 3: v = (u - 0.5) * pow(10, (int)(xorshift(&s) % 40) - 20); break;
+		default: v = (double)(int64_t)(xorshift(&s) % 20000000000ULL); break;
+		}
+		memcpy(&bits, &v, 8);
+		fprintf(fp, "fmt %016llx %.9g\n", (unsigned long long)bits, v);
+		/* count the cases where rounding half up would differ */
+		snprintf(a, sizeof(a), "%.10g", v);
+		snprintf(b, sizeof(b), "%.9g", v);
+		ties += strlen(a) > 9 && strchr(a, '5') == a + strlen(a) - 1 && !strchr(a, 'e');
+	}
+	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++)
+		csv_case(fp, fields[k]);
+	assert_int_equal(fclose(fp), 0);
+	assert_true(ties > 50); /* the tie cases are really there */
+	assert_int_equal(tu_sh("node tests/browser/viewer_unit.mjs %s", tu_path("cases.txt")), 0);
+}
+
 /* ---- the page in Chromium -------------------------------------------------------- */
 
 static void
@@ -485,6 +593,8 @@ main(void)
 		cmocka_unit_test(test_page_data),
 		cmocka_unit_test(test_cli_errors),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_run_html),
+		cmocka_unit_test(test_js_units),
 		cmocka_unit_test(test_browser),
 	};
 

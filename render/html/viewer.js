@@ -26,11 +26,27 @@ var VV = {
     var u = VV.bytes(s);
     return new Type(u.buffer, 0, u.byteLength / Type.BYTES_PER_ELEMENT);
   },
-  /* C's printf("%.9g", x), as `vitviz report` writes scores. */
+  /* Is the double x exactly digits x 10^e10 (digits: a decimal string)? */
+  exactDecimal: function (x, digits, e10) {
+    var dv = new DataView(new ArrayBuffer(8));
+    dv.setFloat64(0, Math.abs(x));
+    var hi = dv.getUint32(0), be = hi >>> 20 & 0x7ff, q;
+    var M = BigInt(hi & 0xfffff) << BigInt(32) | BigInt(dv.getUint32(4));
+    if (be) { M |= BigInt(1) << BigInt(52); q = be - 1075; } else q = -1074;
+    var L = M, R = BigInt(digits), ten = BigInt(10);
+    if (q >= 0) L <<= BigInt(q); else R <<= BigInt(-q);
+    if (e10 >= 0) R *= ten ** BigInt(e10); else L *= ten ** BigInt(-e10);
+    return L === R;
+  },
+  /* C's printf("%.9g", x) (glibc), as `vitviz report` writes scores. */
   fmtG: function (x, p) {
     p = p || 9;
     if (x === 0) return (1 / x < 0) ? '-0' : '0';
     if (!isFinite(x)) return isNaN(x) ? 'nan' : (x < 0 ? '-inf' : 'inf');
+    /* an exact tie at the p-th digit: glibc rounds it to even, toExponential up */
+    var t = Math.abs(x).toExponential(p), kt = t.indexOf('e'), dig = t.slice(0, kt).replace('.', ''), Et = parseInt(t.slice(kt + 1), 10);
+    if (dig[p] === '5' && +dig[p - 1] % 2 === 0 && VV.exactDecimal(x, dig, Et - p))
+      x = Number((x < 0 ? '-' : '') + dig[0] + '.' + dig.slice(1, p) + 'e' + Et);
     var e = x.toExponential(p - 1), k = e.indexOf('e'), X = parseInt(e.slice(k + 1), 10);
     if (X < -4 || X >= p) {
       var m = e.slice(0, k);
