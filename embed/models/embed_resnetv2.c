@@ -619,6 +619,42 @@ conv_run(const rn_conv *c, const float *in, float *col, float *out)
 }
 
 /*
+ * Mean and biased variance of n floats in one pass: sums of (x - s) and
+ * (x - s)^2 around the first value s (so that a large mean does not cancel
+ * the variance away), four independent double accumulators each.
+ */
+static void
+moments(const float *p, size_t n, double *mean, double *var)
+{
+	const double s = p[0];
+	double a0 = 0, a1 = 0, a2 = 0, a3 = 0, q0 = 0, q1 = 0, q2 = 0, q3 = 0, d, m;
+	size_t i;
+
+	for (i = 0; i + 4 <= n; i += 4) {
+		double d0 = p[i] - s, d1 = p[i + 1] - s, d2 = p[i + 2] - s, d3 = p[i + 3] - s;
+
+		a0 += d0;
+		a1 += d1;
+		a2 += d2;
+		a3 += d3;
+		q0 += d0 * d0;
+		q1 += d1 * d1;
+		q2 += d2 * d2;
+		q3 += d3 * d3;
+	}
+	for (; i < n; i++) {
+		d = p[i] - s;
+		a0 += d;
+		q0 += d * d;
+	}
+	m = (a0 + a1 + a2 + a3) / (double)n;
+	*mean = s + m;
+	*var = (q0 + q1 + q2 + q3) / (double)n - m * m;
+	if (*var < 0)
+		*var = 0;
+}
+
+/*
  * GroupNorm of x (c x hw), in place, then ReLU when `relu`: each group's
  * channels are contiguous; mean and biased variance in double.
  */
@@ -632,14 +668,9 @@ group_norm(const rn_norm *g, float *x, size_t hw, int relu)
 
 	for (gi = 0; gi < g->groups; gi++) {
 		float *p = x + (size_t)gi * n;
-		double m = 0, v = 0, rstd;
+		double m, v, rstd;
 
-		for (i = 0; i < n; i++)
-			m += p[i];
-		m /= (double)n;
-		for (i = 0; i < n; i++)
-			v += ((double)p[i] - m) * ((double)p[i] - m);
-		v /= (double)n;
+		moments(p, n, &m, &v);
 		rstd = 1.0 / sqrt(v + g->eps);
 		for (ch = gi * cpg; ch < (gi + 1) * cpg; ch++, p += hw) {
 			const float sc = (float)(g->w[ch] * rstd);
