@@ -1,6 +1,7 @@
 /* cli_info.c - `vitviz info RUN`: what vitviz finds in a run folder. */
 #include "cli/cli.h"
 #include "common/vv_error.h"
+#include "embed/embed_shard.h"
 #include "embed/formats/embed_ckpt.h"
 #include "embed/models/embed_describe.h"
 
@@ -33,6 +34,24 @@ info_apply(void *ctx, int id, const char *arg)
 	return err;
 }
 
+/* Which shard `vitviz embed` would be here, from the launcher's environment. */
+static int
+print_shard(void)
+{
+	embed_shard sh;
+	int r = embed_shard_from_env(&sh);
+
+	if (r < 0)
+		return r;
+	if (r == 0)
+		printf("shard: none (no launcher rank in the environment; --shard I/N sets one)\n");
+	else if (sh.count == 1)
+		printf("shard: one task (%s = 0/1): an unsharded run\n", sh.source);
+	else
+		printf("shard: %d/%d from %s\n", sh.index, sh.count, sh.source);
+	return 0;
+}
+
 int
 cli_info(int argc, char **argv)
 {
@@ -56,6 +75,8 @@ cli_info(int argc, char **argv)
 		goto out;
 	printf("run: %s\n", pos[0]);
 	rc = cli_fail(embed_describe(l, stdout));
+	if (!rc)
+		rc = cli_fail(print_shard());
 out:
 	embed_ckpt_list_free(&l);
 	free(pos);

@@ -2,12 +2,15 @@
 # Sharded `vitviz embed` under real launchers, each merged folder compared
 # byte for byte with a one-process reference (tests/test_shard.c runs this):
 #
-#   1. mpirun (Debian's OpenMPI): 3 ranks oversubscribed on this machine,
-#      shards from OMPI_COMM_WORLD_RANK/SIZE; each rank merges at its end.
+#   1. scripts/shard-mpirun.sh mpirun (Debian's OpenMPI): 3 ranks of
+#      `vitviz run` oversubscribed on this machine, shards from
+#      OMPI_COMM_WORLD_RANK/SIZE; the last rank merges, analyzes, renders.
 #   2. a single-node Slurm started here for the test (munged + slurmctld +
 #      slurmd, minimal config in a temporary folder: no cgroups,
-#      proctrack/linuxproc, task/none, SlurmdUser=root): `sbatch --array=0-2`
-#      with a dependent `vitviz merge` job, then `srun -n 3` (SLURM_PROCID).
+#      proctrack/linuxproc, task/none, SlurmdUser=root):
+#      scripts/shard-slurm.sh (`sbatch --array=0-2` + a dependent merge and
+#      analyze job), then scripts/shard-mpirun.sh srun (`srun -n 3 vitviz
+#      run`, shards from SLURM_PROCID/SLURM_NTASKS).
 #
 # usage: tests/shard_launchers.sh RUN DATA REF_WORK TMPDIR   (VITVIZ: the binary)
 # A launcher that is not installed, or Slurm when not root (slurmd must be
@@ -22,10 +25,12 @@ VITVIZ=$(realpath "${VITVIZ:-build/vitviz}")
 OPTS="--per-class 8"
 status=0
 
-# compare every embeddings/logits file and samples.csv/manifest.json with REF
+# compare every embeddings/logits file, samples.csv and manifest.json with
+# REF, and the analysis outputs (all of them are analyzed)
 same() {
 	w=$1
-	for f in "$REF"/embeddings/*.npy "$REF"/logits/*.npy "$REF"/samples.csv "$REF"/manifest.json; do
+	for f in "$REF"/embeddings/*.npy "$REF"/logits/*.npy "$REF"/samples.csv "$REF"/manifest.json \
+		"$REF"/coords.npy "$REF"/scores.npy "$REF"/frames.csv "$REF"/outliers.csv "$REF"/loss.csv; do
 		g="$w/${f#"$REF"/}"
 		if ! cmp -s "$f" "$g"; then
 			echo "FAIL $2: $g differs from the one-process run"
@@ -44,9 +49,11 @@ if ! command -v mpirun >/dev/null 2>&1; then
 	echo "SKIP mpirun: not installed (scripts/install-deps.sh installs openmpi-bin)"
 else
 	t0=$(date +%s)
-	if mpirun --allow-run-as-root --oversubscribe -np 3 --mca btl self \
-		"$VITVIZ" --quiet embed "$RUN" --data "$DATA" -o "$TMP/mpi" $OPTS >"$TMP/mpi.log" 2>&1; then
-		same "$TMP/mpi" "mpirun -np 3 ($(($(date +%s) - t0)) s)" || status=1
+	if VITVIZ="$VITVIZ" PER_NODE=3 LAUNCH_OPTS="--allow-run-as-root --oversubscribe --mca btl self" \
+		scripts/shard-mpirun.sh mpirun 3 "$RUN" "$DATA" "$TMP/mpi.gif" --work "$TMP/mpi" $OPTS \
+		--size 160x120 --fps 5 --seconds-per-checkpoint 0.2 --hold 0 >"$TMP/mpi.log" 2>&1 &&
+		[ -s "$TMP/mpi.gif" ]; then
+		same "$TMP/mpi" "scripts/shard-mpirun.sh mpirun: mpirun -np 3 vitviz run ($(($(date +%s) - t0)) s)" || status=1
 	else
 		echo "FAIL mpirun -np 3:"
 		cat "$TMP/mpi.log"
@@ -138,28 +145,25 @@ until sinfo -h -o %t 2>/dev/null | grep -q idle; do
 done
 echo "ok   slurm: munged, slurmctld, slurmd up ($(sinfo -h -o '%P %D %t %c'))"
 
-# a job array of 3 shards; the merge as a dependent job
-cat >"$S/shard.sh" <<EOF
-#!/bin/sh
-exec "$VITVIZ" --verbose embed "$RUN" --data "$DATA" -o "$TMP/sbatch" $OPTS
-EOF
+# scripts/shard-slurm.sh: a job array of 3 shards, merge + analyze as a dependent job
 t0=$(date +%s)
-jid=$(sbatch --parsable --array=0-2 -n1 -c1 -o "$S/array-%a.log" "$S/shard.sh") ||
-	fail_slurm "sbatch --array refused the job"
-sbatch --parsable --wait --dependency=afterok:"$jid" -n1 -c1 -o "$S/merge.log" \
-	--wrap "\"$VITVIZ\" merge \"$TMP/sbatch\"" >/dev/null ||
-	{ cat "$S"/array-*.log "$S/merge.log"; fail_slurm "the array or the dependent merge job failed"; }
-grep -h "from SLURM_ARRAY_TASK_ID" "$S"/array-*.log | sed 's/^/     /'
-[ "$(grep -l "from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT" "$S"/array-*.log | wc -l)" = 3 ] ||
-	{ cat "$S"/array-*.log; fail_slurm "the array tasks did not take their shard from SLURM_ARRAY_TASK_*"; }
-same "$TMP/sbatch" "sbatch --array=0-2 + dependent merge ($(($(date +%s) - t0)) s)" || status=1
+VITVIZ="$VITVIZ" CPUS=1 WAIT=1 SBATCH_OPTS="-o $S/job-%A_%a.log" \
+	scripts/shard-slurm.sh "$RUN" "$DATA" "$TMP/sbatch" 3 $OPTS --verbose >"$S/submit.log" 2>&1 ||
+	{ cat "$S/submit.log" "$S"/job-*.log; fail_slurm "scripts/shard-slurm.sh: the array or the dependent merge job failed"; }
+grep -h "(from SLURM_ARRAY_TASK_ID" "$S"/job-*.log | sed 's/^/     /'
+[ "$(grep -l "(from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT)" "$S"/job-*.log | wc -l)" = 3 ] ||
+	{ cat "$S"/job-*.log; fail_slurm "the array tasks did not take their shard from SLURM_ARRAY_TASK_*"; }
+[ -f "$TMP/sbatch/coords.npy" ] || fail_slurm "the dependent job did not analyze $TMP/sbatch"
+same "$TMP/sbatch" "scripts/shard-slurm.sh: sbatch --array=0-2 + dependent merge/analyze ($(($(date +%s) - t0)) s)" ||
+	status=1
 
-# srun: 3 tasks of one step
+# scripts/shard-mpirun.sh srun: 3 tasks of one step running `vitviz run`
 t0=$(date +%s)
-srun -O -n3 -c1 "$VITVIZ" --verbose embed "$RUN" --data "$DATA" -o "$TMP/srun" $OPTS >"$S/srun.log" 2>&1 ||
-	{ cat "$S/srun.log"; fail_slurm "srun -n3 failed"; }
+VITVIZ="$VITVIZ" PER_NODE= LAUNCH_OPTS="-O -c1" scripts/shard-mpirun.sh srun 3 "$RUN" "$DATA" "$TMP/srun.gif" \
+	--work "$TMP/srun" $OPTS --verbose --size 160x120 --fps 5 --seconds-per-checkpoint 0.2 --hold 0 \
+	>"$S/srun.log" 2>&1 || { cat "$S/srun.log"; fail_slurm "srun -n3 failed"; }
 [ "$(grep -c "embed: shard ./3 (from SLURM_PROCID/SLURM_NTASKS)" "$S/srun.log")" = 3 ] ||
 	{ cat "$S/srun.log"; fail_slurm "the srun tasks did not take their shard from SLURM_PROCID/SLURM_NTASKS"; }
-"$VITVIZ" --quiet merge "$TMP/srun" || fail_slurm "merge after srun failed"
-same "$TMP/srun" "srun -n3 ($(($(date +%s) - t0)) s)" || status=1
+[ -s "$TMP/srun.gif" ] || fail_slurm "no rank rendered $TMP/srun.gif"
+same "$TMP/srun" "scripts/shard-mpirun.sh srun: srun -n3 vitviz run ($(($(date +%s) - t0)) s)" || status=1
 exit $status

@@ -524,6 +524,8 @@ test_env_end_to_end(void **state)
 			       tu_vitviz(), tu_path("run"), TU_DEMO_DATA, tu_path("env"), tu_tmp),
 			 0);
 	assert_non_null(strstr(tu_err(), "shard 1/2 (from RANK/WORLD_SIZE)"));
+	assert_int_equal(tu_sh("RANK=1 WORLD_SIZE=2 %s info %s >%s/out", tu_vitviz(), tu_path("run"), tu_tmp), 0);
+	assert_int_equal(tu_sh("grep -qx 'shard: 1/2 from RANK/WORLD_SIZE' %s/out", tu_tmp), 0);
 	/* --shard wins over the environment */
 	assert_int_equal(tu_sh("RANK=1 WORLD_SIZE=2 %s embed %s --data %s -o %s " OPTS " --shard 0/2 2>%s/err",
 			       tu_vitviz(), tu_path("run"), TU_DEMO_DATA, tu_path("env"), tu_tmp),
