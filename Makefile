@@ -116,7 +116,7 @@ asan:
 # libFuzzer harnesses (clang), one per parser of tests/fuzz/fuzz_targets.c, built
 # in build-fuzz/ with ASan + UBSan; scripts/fuzz.sh seeds each corpus
 # (tests/fuzz/corpus-<target>/) from the test fixtures and runs it.
-FUZZ_TARGETS = safetensors st_index pt pickle json config preproc trainer_state \
+FUZZ_TARGETS = safetensors st_index pt pickle json config swin_config preproc trainer_state \
                args_yaml summary_csv cifar jpeg png npy
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4

@@ -61,6 +61,7 @@ vv_manifest_free(vv_manifest **pm)
 	free(m->data_kind);
 	free(m->pool);
 	free(m->loss_kind);
+	free(m->model_name);
 	free(m->loss_path);
 	vv_strv_free(&m->class_names, (size_t)m->nclasses);
 	free(m->class_order);
@@ -177,7 +178,7 @@ int
 vv_manifest_load(const char *workdir, vv_manifest **pm)
 {
 	char *file = vv_path_join(workdir, "manifest.json");
-	const cJSON *loss;
+	const cJSON *loss, *model;
 	vv_manifest *m;
 	int err;
 
@@ -216,6 +217,9 @@ vv_manifest_load(const char *workdir, vv_manifest **pm)
 		err = vv_error(VV_EFORMAT, "%s: bad \"n\", \"dim\" or \"num_labels\"", file);
 		goto out_free;
 	}
+	model = cJSON_GetObjectItemCaseSensitive(m->json, "model");
+	if (cJSON_IsObject(model) && (err = dup_opt(model, "name", &m->model_name)))
+		goto out_free;
 	loss = cJSON_GetObjectItemCaseSensitive(m->json, "loss");
 	if (cJSON_IsObject(loss) &&
 	    ((err = dup_opt(loss, "kind", &m->loss_kind)) || (err = dup_opt(loss, "path", &m->loss_path))))

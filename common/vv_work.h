@@ -44,6 +44,8 @@ typedef struct vv_manifest {
 	int dim;            /* embedding width D */
 	int num_labels;     /* classifier outputs C, 0 without a head */
 	char *pool;         /* "cls" or "mean" */
+	char *model_name;   /* model.name: the model's display name ("ViT-B/16",
+			     * "Swin-T"), NULL in older work folders */
 	char *loss_kind;    /* "trainer_state", "timm_summary", "csv", or NULL */
 	char *loss_path;    /* file holding the training log, or NULL */
 	int nclasses;       /* classes of the dataset */

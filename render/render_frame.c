@@ -689,7 +689,8 @@ default_title(const vv_manifest *m)
 	n = strlen(base) + 64;
 	t = malloc(n);
 	if (t)
-		snprintf(t, n, "ViT fine-tuning \xc2\xb7 %s", base);
+		snprintf(t, n, "%.60s fine-tuning \xc2\xb7 %s", m->model_name ? m->model_name : "ViT",
+			 base);
 	free(base);
 	return t;
 }

@@ -26,6 +26,7 @@ seeds() {
 	pickle) ;; # data.pkl of the zips, extracted below
 	json) find tests/fixtures data/demo/run/checkpoint-15 -name '*.json' ;;
 	config) find tests/fixtures data/demo/run/checkpoint-15 -name 'config.json' ;;
+	swin_config) find tests/fixtures/swin -name 'config.json' ;;
 	preproc) find tests/fixtures data/demo/run/checkpoint-15 -name 'preprocessor_config.json' ;;
 	trainer_state) find tests/fixtures data/demo/run/checkpoint-450 -name 'trainer_state.json' ;;
 	args_yaml) find tests/fixtures -name '*.yaml' ;;

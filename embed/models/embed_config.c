@@ -224,9 +224,8 @@ embed_vit_config_set_labels(embed_vit_config *c, int n, char *const *names)
 	return 0;
 }
 
-/* id2label: keys exactly "0".."n-1" (any order), string values. */
-static int
-parse_labels(const char *name, const cJSON *obj, embed_vit_config *c)
+int
+embed_vit_config_parse_labels(const char *name, const cJSON *obj, embed_vit_config *c)
 {
 	const cJSON *it;
 	char **v;
@@ -368,7 +367,7 @@ embed_vit_config_parse(const char *name, const char *text, size_t len,
 			goto out_free;
 		}
 	}
-	if ((it = member(root, "id2label")) && (err = parse_labels(name, it, c)))
+	if ((it = member(root, "id2label")) && (err = embed_vit_config_parse_labels(name, it, c)))
 		goto out_free;
 	if ((it = member(root, "architectures")) && (err = parse_arch(name, it, c)))
 		goto out_free;

@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "embed/images/embed_preproc.h"
 
 /* Activation of the MLP. */
@@ -76,6 +78,13 @@ int embed_vit_config_load(const char *path, embed_vit_config **pc);
  * `name` on failure.
  */
 int embed_vit_config_validate(const embed_vit_config *c, const char *name);
+
+/*
+ * Parse an id2label object (keys exactly "0".."n-1" in any order, string
+ * values) into c's labels (other families keep their labels in a config
+ * too).  VV_EFORMAT / VV_EINVAL naming `name`.
+ */
+int embed_vit_config_parse_labels(const char *name, const cJSON *obj, embed_vit_config *c);
 
 /* Replace the label names by `n` copies of names (NULL: "LABEL_<i>"). */
 int embed_vit_config_set_labels(embed_vit_config *c, int n, char *const *names);

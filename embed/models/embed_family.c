@@ -1,6 +1,7 @@
 /* embed_family.c - the table of model families and the lookup in it. */
 #include "embed/models/embed_family.h"
 #include "common/vv_error.h"
+#include "embed/models/embed_swin.h"
 #include "embed/models/embed_vit_family.h"
 
 #include <string.h>
@@ -12,6 +13,7 @@
  * not named at all, to give its "give --arch" message).
  */
 static const embed_family *const families[] = {
+	&embed_family_swin,
 	&embed_family_vit,
 };
 

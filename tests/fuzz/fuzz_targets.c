@@ -15,6 +15,7 @@
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
 #include "embed/models/embed_config.h"
+#include "embed/models/embed_swin.h"
 #include "embed/images/embed_dataset.h"
 #include "embed/images/embed_decode.h"
 #include "embed/images/embed_image.h"
@@ -182,6 +183,29 @@ t_config(const uint8_t *data, size_t size)
 }
 
 static int
+t_swin_config(const uint8_t *data, size_t size)
+{
+	embed_vit_config *labels = calloc(1, sizeof(*labels));
+	embed_swin_config c;
+	int err;
+
+	quiet();
+	if (!labels)
+		return VV_ENOMEM;
+	err = embed_swin_config_parse("config.json", (const char *)data, size, &c, labels);
+	if (!err) {
+		char name[96];
+		int s, r, ws, sh;
+
+		embed_swin_display_name(&c, name, sizeof(name));
+		for (s = 0; s < c.stages; s++)
+			embed_swin_stage_geometry(&c, s, &r, &ws, &sh);
+	}
+	embed_vit_config_free(&labels);
+	return err;
+}
+
+static int
 t_preproc(const uint8_t *data, size_t size)
 {
 	embed_vit_config *c = NULL;
@@ -329,6 +353,7 @@ const fuzz_target fuzz_targets[] = {
 	{ "pickle", t_pickle },
 	{ "json", t_json },
 	{ "config", t_config },
+	{ "swin_config", t_swin_config },
 	{ "preproc", t_preproc },
 	{ "trainer_state", t_trainer_state },
 	{ "args_yaml", t_args_yaml },
