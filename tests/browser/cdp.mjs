@@ -26,7 +26,7 @@ export class Browser {
       '--disable-component-update', '--disable-default-apps', '--mute-audio', '--hide-scrollbars',
       '--force-device-scale-factor=1', '--force-color-profile=srgb', '--font-render-hinting=none',
       // no network at all: every host resolves to nothing, no proxy lookups
-      '--host-resolver-rules=MAP * ~NOTFOUND', '--proxy-server=127.0.0.1:9', '--no-proxy-server',
+      '--host-resolver-rules=MAP * ~NOTFOUND', '--no-proxy-server', '--disable-dev-shm-usage',
       `--window-size=${width},${height}`, 'about:blank',
     ];
     const proc = spawn(exe, args, { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
