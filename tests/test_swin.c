@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cblas.h>
 #include <cmocka.h>
 
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
+#include "common/vv_thread.h"
 #include "common/vv_work.h"
 #include "embed/formats/embed_ckpt.h"
 #include "embed/models/embed_describe.h"
@@ -199,19 +199,19 @@ test_threads(void **state)
 	embed_model *m = open1(FIX "hf_pad", NULL);
 	const int d = 64, b = (int)x->shape[0];
 	float e1[3 * 64], e2[3 * 64], e3[3 * 64];
-	int nt = openblas_get_num_threads(), i;
+	int nt = vv_threads(), i;
 	const size_t img = (size_t)3 * 40 * 40;
 
 	(void)state;
 	assert_int_equal(b, 3);
-	openblas_set_num_threads(1);
+	vv_threads_set(1);
 	assert_int_equal(embed_model_forward(m, x->data, b, EMBED_POOL_MEAN, e1, NULL), 0);
-	openblas_set_num_threads(3);
+	vv_threads_set(3);
 	assert_int_equal(embed_model_forward(m, x->data, b, EMBED_POOL_MEAN, e2, NULL), 0);
 	for (i = 0; i < b; i++)
 		assert_int_equal(embed_model_forward(m, (const float *)x->data + i * img, 1, EMBED_POOL_MEAN,
 						     e3 + i * d, NULL), 0);
-	openblas_set_num_threads(nt);
+	vv_threads_set(nt);
 	assert_memory_equal(e1, e2, sizeof(e1));
 	assert_memory_equal(e1, e3, sizeof(e1));
 	embed_model_free(&m);

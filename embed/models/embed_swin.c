@@ -884,44 +884,40 @@ alloc_ws(const embed_swin *m, swin_ws *w)
 	return 0;
 }
 
-/* One worker: groups k, k + nw, k + 2 nw, ... of the batch. */
-typedef struct swin_job {
-	const embed_swin *m;   /* the model */
-	swin_ws *w;            /* this worker's scratch */
+/* One forward call: what every tile reads. */
+typedef struct swin_call {
+	embed_swin *m;         /* the model (its workers' scratch) */
 	const float *pixels;   /* the batch */
 	int batch;             /* its images */
-	int first, step;       /* groups first, first + step, ... */
-	float *emb, *logits;   /* outputs of the batch */
-} swin_job;
+	float *emb, *logits;   /* outputs of the batch (logits may be NULL) */
+} swin_call;
 
-static void *
-run_job(void *arg)
+/* Tile = SWIN_GROUP images from tile * SWIN_GROUP, on worker w's scratch. */
+static void
+run_tile(void *ctx, int64_t tile, int worker)
 {
-	const swin_job *j = arg;
-	const embed_swin *m = j->m;
+	const swin_call *c = ctx;
+	embed_swin *m = c->m;
 	const size_t img = (size_t)3 * m->cfg.image * m->cfg.image;
-	int k;
+	int b0 = (int)tile * SWIN_GROUP, g = c->batch - b0 < SWIN_GROUP ? c->batch - b0 : SWIN_GROUP;
 
-	for (k = j->first; k * SWIN_GROUP < j->batch; k += j->step) {
-		int b0 = k * SWIN_GROUP, g = j->batch - b0 < SWIN_GROUP ? j->batch - b0 : SWIN_GROUP;
-
-		forward_group(m, j->w, j->pixels + (size_t)b0 * img, g,
-			      j->emb + (size_t)b0 * m->dim,
-			      j->logits ? j->logits + (size_t)b0 * m->num_labels : NULL);
-	}
-	return NULL;
+	forward_group(m, &m->ws[worker], c->pixels + (size_t)b0 * img, g,
+		      c->emb + (size_t)b0 * m->dim,
+		      c->logits ? c->logits + (size_t)b0 * m->num_labels : NULL);
 }
 
 int
 embed_swin_forward(embed_swin *m, const float *pixels, int batch, float *emb, float *logits)
 {
-	swin_job jobs[VV_MAX_THREADS];
-	int nt = openblas_get_num_threads(), groups, nw, i;
+	swin_call c = { m, pixels, batch, emb, m->num_labels ? logits : NULL };
+	int groups, nw, i;
 
 	if (batch <= 0 || batch > SWIN_MAX_BATCH)
 		return vv_error(VV_EINVAL, "batch %d outside 1..%d", batch, SWIN_MAX_BATCH);
 	groups = (batch + SWIN_GROUP - 1) / SWIN_GROUP;
-	nw = nt < groups ? nt : groups;
+	nw = vv_threads();
+	if (nw > groups)
+		nw = groups;
 	if (nw < 1)
 		nw = 1;
 	if (nw > VV_MAX_THREADS)
@@ -931,12 +927,8 @@ embed_swin_forward(embed_swin *m, const float *pixels, int batch, float *emb, fl
 			return vv_error(VV_ENOMEM, "out of memory for the Swin scratch");
 		m->nws = i + 1;
 	}
-	for (i = 0; i < nw; i++)
-		jobs[i] = (swin_job){ m, &m->ws[i], pixels, batch, i, nw, emb,
-				      m->num_labels ? logits : NULL };
-	/* the same single-threaded sgemm per group, whatever the thread count */
-	openblas_set_num_threads(1);
-	vv_run_parallel(run_job, jobs, sizeof(jobs[0]), nw);
-	openblas_set_num_threads(nt);
+	/* fixed tiles of one image on single-threaded sgemm: the same bytes
+	 * whatever the worker count */
+	vv_run_tiles(run_tile, &c, groups, nw);
 	return 0;
 }

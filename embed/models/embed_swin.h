@@ -109,9 +109,9 @@ int embed_swin_dim(const embed_swin *m);
 /*
  * `batch` images (B x 3 x image x image) to `emb` B x dim (the pooled
  * vector) and, when logits is not NULL and there is a head, `logits`
- * B x num_labels.  Images run in fixed groups on worker threads of our
- * own with single-threaded OpenBLAS (threads = openblas_get_num_threads(),
- * restored on return), so the output does not depend on the thread count.
+ * B x num_labels.  Each image is a tile of its own, run on vv_threads()
+ * workers with single-threaded OpenBLAS (vv_run_tiles), so an image's
+ * output depends neither on the thread count nor on the rest of the batch.
  */
 int embed_swin_forward(embed_swin *m, const float *pixels, int batch, float *emb, float *logits);
 
