@@ -381,6 +381,13 @@ test_cli_errors(void **state)
 	/* not a work folder at all */
 	assert_int_equal(tu_run("html %s -o %s", tu_tmp, tu_path("e.html")), 3);
 	assert_int_equal(tu_count_lines(tu_err()), 1);
+	/* a dynamics.csv whose index is not a sample: one line naming the file and line */
+	assert_int_equal(tu_sh("cp -r %s %s && printf 'index,aum\\n0,1\\n999999,2\\n' > %s", tu_path("work"),
+			       tu_path("baddyn"), tu_path("baddyn/dynamics.csv")), 0);
+	assert_int_equal(tu_run("html %s -o %s", tu_path("baddyn"), tu_path("e.html")), 3);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_non_null(strstr(tu_err(), "dynamics.csv: line 3: index \"999999\" is not a sample"));
+	assert_false(tu_exists(tu_path("e.html")));
 	/* command line */
 	assert_int_equal(tu_run("html %s", tu_path("work")), 2);
 	assert_int_equal(tu_run("html %s -o %s --thumb-size 4", tu_path("work"), tu_path("e.html")), 2);
