@@ -461,6 +461,15 @@ test_faults(void **state)
 	assert_int_equal(shard("fp", 1, 2, NULL), 0);
 	assert_same_as_ref("fp", 0);
 
+	/* samples.csv rewritten under the parts (by a shard with other data) */
+	assert_int_equal(shard("csv", 0, 2, NULL), 0);
+	assert_int_equal(tu_sh("sed -i '2s/,0,/,1,/' %s/samples.csv", tu_path("csv")), 0);
+	assert_int_equal(tu_run("merge %s", tu_path("csv")), 3);
+	assert_non_null(strstr(tu_err(), "samples.csv is not the sample list the parts were made from"));
+	assert_nothing_assembled("csv");
+	assert_int_equal(shard("csv", 1, 2, NULL), 0); /* a shard rewrites it and completes */
+	assert_same_as_ref("csv", 0);
+
 	/* other options that keep the data: --pool mean */
 	assert_int_equal(shard("opt", 0, 2, NULL), 0);
 	assert_int_equal(shard("opt", 1, 2, "--pool mean"), 3);
