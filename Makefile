@@ -117,7 +117,7 @@ asan:
 # in build-fuzz/ with ASan + UBSan; scripts/fuzz.sh seeds each corpus
 # (tests/fuzz/corpus-<target>/) from the test fixtures and runs it.
 FUZZ_TARGETS = safetensors st_index pt pickle json config swin_config preproc trainer_state \
-               args_yaml summary_csv cifar jpeg png npy
+               args_yaml summary_csv cifar jpeg png npy shard_part
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer

@@ -306,19 +306,6 @@ check_parts(merge *m)
 		    (err = same_field(m, pt, "plan_fingerprint", "checkpoints, weights or shard count")))
 			return err;
 	}
-	/* samples.csv must still be the data the parts were made from (a shard
-	 * started with other data rewrites it) */
-	{
-		char key[40];
-		const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(m->ref->json, "header");
-
-		if ((err = embed_merge_data_key(m->workdir, vv_json_get_string(hdr, "samples_key", ""), key)))
-			return err;
-		if (strcmp(key, vv_json_get_string(m->ref->json, "data_fingerprint", "")))
-			return vv_error(VV_EMISMATCH, "%s/samples.csv is not the sample list the parts were made from "
-					"(%s, shard %s); a shard started with other data rewrote it: rerun any shard "
-					"with the right data", m->workdir, pname(m->ref), pshard(m->ref));
-	}
 	/* the plan every part recorded */
 	m->n = (size_t)vv_json_get_int(m->ref->json, "n", 0);
 	m->count = (int)vv_json_get_int(cJSON_GetObjectItemCaseSensitive(m->ref->json, "shard"), "count", 0);
@@ -362,6 +349,19 @@ check_parts(merge *m)
 		}
 		if (next != m->n)
 			goto bad_plan;
+	}
+	/* samples.csv must still be the data the parts were made from (a shard
+	 * started with other data rewrites it) */
+	{
+		char key[40];
+		const cJSON *hdr = cJSON_GetObjectItemCaseSensitive(m->ref->json, "header");
+
+		if ((err = embed_merge_data_key(m->workdir, vv_json_get_string(hdr, "samples_key", ""), key)))
+			return err;
+		if (strcmp(key, vv_json_get_string(m->ref->json, "data_fingerprint", "")))
+			return vv_error(VV_EMISMATCH, "%s/samples.csv is not the sample list the parts were made from "
+					"(%s, shard %s); a shard started with other data rewrote it: rerun any shard "
+					"with the right data", m->workdir, pname(m->ref), pshard(m->ref));
 	}
 	return 0;
 bad_plan:

@@ -35,6 +35,7 @@ seeds() {
 	jpeg) find tests/fixtures -name '*.jpg' ;;
 	png) find tests/fixtures/image -name 'm_*.png' -o -name 'bad_*.png' ;;
 	npy) find tests/fixtures -name '*.npy' ;;
+	shard_part) ;; # tests/fixtures/fuzz/shard_part/ is its corpus
 	esac
 }
 

@@ -2,6 +2,7 @@
 #include "tests/fuzz/fuzz_targets.h"
 
 #include <fcntl.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,8 @@
 #include "embed/formats/embed_safetensors.h"
 #include "embed/formats/embed_tensors.h"
 #include "embed/formats/embed_timm_args.h"
+#include "embed/embed_merge.h"
+#include "embed/embed_shard.h"
 
 /* A private folder for the parsers that read files, removed at exit. */
 static char tmpdir[64];
@@ -346,6 +349,60 @@ t_npy(const uint8_t *data, size_t size)
 	return err;
 }
 
+/*
+ * A shard's part manifest as `vitviz merge` reads it: the input becomes
+ * <work>/embeddings/<checkpoint>.part-K-of-P.json (names from the input
+ * when they are plain, so the fields match; else a fixed name) beside a
+ * one-row samples.csv, then embed_merge() in its if-complete mode.
+ */
+static int
+t_shard_part(const uint8_t *data, size_t size)
+{
+	char dir[128], path[320], ck[72] = "checkpoint-1", *name = NULL;
+	cJSON *j;
+	int err, k = 0, n = 1, state;
+	size_t i;
+
+	quiet();
+	if (!put_file("shard_probe", data, 0))
+		return VV_EIO;
+	snprintf(dir, sizeof(dir), "%s/shardw", tmpdir);
+	snprintf(path, sizeof(path), "%s/embeddings", dir);
+	if (vv_mkdir_p(path))
+		return VV_EIO;
+	j = cJSON_ParseWithLength((const char *)data, size);
+	if (j) {
+		const char *c = vv_json_get_string(j, "checkpoint", "");
+		long long kk = vv_json_get_int(j, "part", -1), nn = vv_json_get_int(j, "parts", -1);
+
+		for (i = 0; c[i] && i < 64 && (isalnum((unsigned char)c[i]) || c[i] == '-' || c[i] == '_'); i++)
+			;
+		if (i > 0 && !c[i] && i < 64)
+			snprintf(ck, sizeof(ck), "%s", c);
+		if (kk >= 0 && nn > kk && nn <= 9999) {
+			k = (int)kk;
+			n = (int)nn;
+		}
+		cJSON_Delete(j);
+	}
+	name = embed_shard_part_name(ck, k, n, ".json");
+	snprintf(path, sizeof(path), "%s/samples.csv", dir);
+	{
+		static const char csv[] = "index,path,label,label_name\n0,a.png,0,a\n";
+
+		err = vv_write_file_atomic(path, csv, sizeof(csv) - 1);
+	}
+	if (!err && name) {
+		snprintf(path, sizeof(path), "%s/embeddings/%s", dir, name);
+		err = vv_write_file_atomic(path, data, size);
+		if (!err)
+			err = embed_merge(dir, &(embed_merge_opts){ .if_complete = 1, .wait_s = 1 }, &state);
+		unlink(path);
+	}
+	free(name);
+	return err;
+}
+
 const fuzz_target fuzz_targets[] = {
 	{ "safetensors", t_safetensors },
 	{ "st_index", t_st_index },
@@ -362,6 +419,7 @@ const fuzz_target fuzz_targets[] = {
 	{ "jpeg", t_jpeg },
 	{ "png", t_png },
 	{ "npy", t_npy },
+	{ "shard_part", t_shard_part },
 	{ NULL, NULL },
 };
 
