@@ -377,6 +377,116 @@ new_entry(const embed_ckpt *ck, const char *fp)
 }
 
 /*
+ * The model's width and input size agree with the checkpoints embedded
+ * before it and with its preprocessing; records them in s.
+ */
+static int
+check_model(stage *s, const embed_ckpt *ck, const embed_model_info *c, const embed_preproc *pp)
+{
+	if (s->dim > 0 && c->dim != s->dim)
+		return vv_error(VV_EMISMATCH, "%s: hidden size %d differs from the other checkpoints' %d",
+				ck->path, c->dim, s->dim);
+	s->dim = c->dim;
+	s->num_labels = c->num_labels;
+	s->in_w = c->image_w;
+	s->in_h = c->image_h;
+	if (embed_preproc_out_size(pp, &s->in_w, &s->in_h) == 0 &&
+	    (s->in_w != c->image_w || s->in_h != c->image_h))
+		return vv_error(VV_EMISMATCH, "%s: preprocessing makes %dx%d images, the model takes %dx%d",
+				ck->path, s->in_w, s->in_h, c->image_w, c->image_h);
+	s->in_w = c->image_w;
+	s->in_h = c->image_h;
+	return 0;
+}
+
+/*
+ * The forward pass over samples [r0, r0 + n) in batches: emb n x D and,
+ * when logits is not NULL, logits n x nl; every embedding must be finite.
+ */
+static int
+embed_rows(const stage *s, embed_model *m, const embed_ckpt *ck, const char *label, size_t r0,
+	   size_t n, float *pix, float *emb, float *logits)
+{
+	const embed_preproc *pp = embed_model_preproc(m);
+	const embed_model_info *c = embed_model_get_info(m);
+	size_t per = (size_t)3 * s->in_w * s->in_h, i;
+	int B = s->o->batch > 0 ? s->o->batch : 16, D = c->dim, nl = c->num_labels, err = 0;
+	vv_progress *prog = vv_progress_alloc(label, (int64_t)n, "img");
+
+	for (i = 0; i < n; i += (size_t)B) {
+		int b = (int)(n - i < (size_t)B ? n - i : (size_t)B), k;
+		const float *in = s->cache ? s->cache + (r0 + i) * per : pix;
+
+		for (k = 0; !s->cache && k < b; k++) {
+			err = load_input(s, pp, r0 + i + (size_t)k, pix + (size_t)k * per);
+			if (err)
+				break;
+		}
+		if (!err)
+			err = embed_model_forward(m, in, b, s->o->pool, emb + i * (size_t)D,
+						  logits ? logits + i * (size_t)nl : NULL);
+		if (err)
+			break;
+		vv_progress_update(prog, (int64_t)(i + (size_t)b));
+	}
+	vv_progress_free(&prog);
+	if (err) {
+		vv_error_prefix("%s", ck->name);
+		return err;
+	}
+	for (i = 0; i < n * (size_t)D; i++)
+		if (!isfinite(emb[i]))
+			return vv_error(VV_EFORMAT, "%s: embedding of sample %zu is not finite (NaN or "
+					"Inf in the weights?)", ck->weights, r0 + i / (size_t)D);
+	return 0;
+}
+
+/* Write rows x cols float32 as WORK/<sub>/<stem>.npy. */
+static int
+write_rows(const stage *s, const embed_ckpt *ck, const char *sub, const char *stem,
+	   const float *data, size_t rows, int cols)
+{
+	int64_t shape[2] = { (int64_t)rows, cols };
+	char *path = vv_work_path(s->o->workdir, sub, stem, ".npy");
+	int err;
+
+	if (!path)
+		return vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
+	err = vv_npy_write(path, VV_F32, data, 2, shape);
+	free(path);
+	return err;
+}
+
+/* The manifest entry's model fields: width, head, the logits columns' names. */
+static void
+describe_entry(cJSON *entry, const embed_ckpt *ck, const embed_model_info *c, int nd,
+	       const int *col, int mode)
+{
+	int nl = c->num_labels, cols = mode != EMBED_LABELS_NONE ? nd : nl;
+	cJSON *names;
+
+	cJSON_AddBoolToObject(entry, "has_logits", nl > 0);
+	cJSON_AddNumberToObject(entry, "dim", c->dim);
+	cJSON_AddNumberToObject(entry, "num_labels", nl);
+	if (!nl)
+		return;
+	/* the model's name of each logits column, after the selection */
+	names = cJSON_CreateArray();
+	for (int j = 0; j < cols; j++) {
+		int k = mode != EMBED_LABELS_NONE ? col[j] : j;
+
+		cJSON_AddItemToArray(names, cJSON_CreateString(
+			c->id2label && c->id2label[k] ? c->id2label[k] : ""));
+	}
+	cJSON_AddItemToObject(entry, "id2label", names);
+	cJSON_AddStringToObject(entry, "logits_match", embed_labels_mode_name(mode));
+	if (mode == EMBED_LABELS_NONE)
+		vv_warn("%s: the classifier has %d outputs but the data set %d classes, none of them "
+			"named alike; predictions are written but not compared with the labels",
+			ck->name, nl, nd);
+}
+
+/*
  * Embed samples [r0, r1) with one checkpoint and write its .npy files:
  * <name>.npy, or <part>.npy when `part` names a shard's part.
  */
@@ -385,43 +495,24 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry, siz
 		   const char *part)
 {
 	const embed_stage_opts *o = s->o;
-	size_t n = r1 - r0, per, i;
+	size_t n = r1 - r0;
 	const char *stem = part ? part : ck->name;
 	const embed_model_info *c;
 	const embed_preproc *pp;
 	embed_model *m = NULL;
-	float *pix = NULL, *emb = NULL, *logits = NULL;
-	vv_progress *prog;
-	char label[96], *path = NULL;
-	int D, nl, nd = s->data->nclasses, B = o->batch > 0 ? o->batch : 16, err, mode = EMBED_LABELS_NONE;
-	int64_t shape[2];
+	float *pix = NULL, *emb = NULL, *logits = NULL, *tmp = NULL;
+	char label[96];
+	int nl, nd = s->data->nclasses, B = o->batch > 0 ? o->batch : 16, err, mode = EMBED_LABELS_NONE;
 	int *col = NULL;
-	float *tmp = NULL;
 
 	err = embed_model_open(ck, &m);
 	if (err)
 		return err;
 	c = embed_model_get_info(m);
 	pp = embed_model_preproc(m);
-	D = c->dim;
 	nl = c->num_labels;
-	if (s->dim > 0 && D != s->dim) {
-		err = vv_error(VV_EMISMATCH, "%s: hidden size %d differs from the other checkpoints' %d",
-			       ck->path, D, s->dim);
+	if ((err = check_model(s, ck, c, pp)))
 		goto out_free_model;
-	}
-	s->dim = D;
-	s->num_labels = nl;
-	s->in_w = c->image_w;
-	s->in_h = c->image_h;
-	if (embed_preproc_out_size(pp, &s->in_w, &s->in_h) == 0 &&
-	    (s->in_w != c->image_w || s->in_h != c->image_h)) {
-		err = vv_error(VV_EMISMATCH, "%s: preprocessing makes %dx%d images, the model takes %dx%d",
-			       ck->path, s->in_w, s->in_h, c->image_w, c->image_h);
-		goto out_free_model;
-	}
-	s->in_w = c->image_w;
-	s->in_h = c->image_h;
 	if (nl) {
 		col = malloc((size_t)nd * sizeof(int));
 		if (!col) {
@@ -439,55 +530,18 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry, siz
 	if (err)
 		goto out_free_model;
 
-	per = (size_t)3 * s->in_w * s->in_h;
-	emb = malloc(n * (size_t)D * sizeof(float));
+	emb = malloc(n * (size_t)c->dim * sizeof(float));
 	logits = nl ? malloc(n * (size_t)nl * sizeof(float)) : NULL;
-	pix = s->cache ? NULL : malloc((size_t)B * per * sizeof(float));
+	pix = s->cache ? NULL : malloc((size_t)B * 3 * s->in_w * s->in_h * sizeof(float));
 	tmp = nl ? malloc((size_t)nd * sizeof(float)) : NULL;
 	if (!emb || (nl && (!logits || !tmp)) || (!s->cache && !pix)) {
 		err = vv_error(VV_ENOMEM, "%s: out of memory for %zu embeddings", ck->name, n);
 		goto out_free_bufs;
 	}
-
 	snprintf(label, sizeof(label), "embed %s (%zu/%zu)", stem, idx + 1, s->ckpts->n);
-	prog = vv_progress_alloc(label, (int64_t)n, "img");
-	for (i = 0; i < n; i += (size_t)B) {
-		int b = (int)(n - i < (size_t)B ? n - i : (size_t)B), k;
-		const float *in = s->cache ? s->cache + (r0 + i) * per : pix;
-
-		for (k = 0; !s->cache && k < b; k++) {
-			err = load_input(s, pp, r0 + i + (size_t)k, pix + (size_t)k * per);
-			if (err)
-				break;
-		}
-		if (!err)
-			err = embed_model_forward(m, in, b, o->pool, emb + i * (size_t)D,
-						  nl ? logits + i * (size_t)nl : NULL);
-		if (err)
-			break;
-		vv_progress_update(prog, (int64_t)(i + (size_t)b));
-	}
-	vv_progress_free(&prog);
-	if (err) {
-		vv_error_prefix("%s", ck->name);
-		goto out_free_bufs;
-	}
-	for (i = 0; i < n * (size_t)D; i++) {
-		if (!isfinite(emb[i])) {
-			err = vv_error(VV_EFORMAT, "%s: embedding of sample %zu is not finite (NaN or Inf in the weights?)",
-				       ck->weights, r0 + i / (size_t)D);
-			goto out_free_bufs;
-		}
-	}
-
-	shape[0] = (int64_t)n;
-	shape[1] = D;
-	path = vv_work_path(o->workdir, "embeddings", stem, ".npy");
-	if (!path) {
-		err = vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
-		goto out_free_bufs;
-	}
-	err = vv_npy_write(path, VV_F32, emb, 2, shape);
+	err = embed_rows(s, m, ck, label, r0, n, pix, emb, logits);
+	if (!err)
+		err = write_rows(s, ck, "embeddings", stem, emb, n, c->dim);
 	if (err)
 		goto out_free_bufs;
 	if (nl) {
@@ -495,41 +549,12 @@ compute_checkpoint(stage *s, const embed_ckpt *ck, size_t idx, cJSON *entry, siz
 			select_logits(logits, n, nl, col, nd, tmp);
 			set_class_order(s, col, nd);
 		}
-		free(path);
-		shape[1] = mode != EMBED_LABELS_NONE ? nd : nl;
-		path = vv_work_path(o->workdir, "logits", stem, ".npy");
-		if (!path) {
-			err = vv_error(VV_ENOMEM, "%s: out of memory", ck->name);
-			goto out_free_bufs;
-		}
-		err = vv_npy_write(path, VV_F32, logits, 2, shape);
+		err = write_rows(s, ck, "logits", stem, logits, n, mode != EMBED_LABELS_NONE ? nd : nl);
 		if (err)
 			goto out_free_bufs;
 	}
-	cJSON_AddBoolToObject(entry, "has_logits", nl > 0);
-	cJSON_AddNumberToObject(entry, "dim", D);
-	cJSON_AddNumberToObject(entry, "num_labels", nl);
-	if (nl) {
-		cJSON *names = cJSON_CreateArray();
-		int cols = mode != EMBED_LABELS_NONE ? nd : nl;
-
-		/* the model's name of each logits column, after the selection */
-		for (int j = 0; j < cols; j++) {
-			int k = mode != EMBED_LABELS_NONE ? col[j] : j;
-
-			cJSON_AddItemToArray(names, cJSON_CreateString(
-				c->id2label && c->id2label[k] ? c->id2label[k] : ""));
-		}
-		cJSON_AddItemToObject(entry, "id2label", names);
-		cJSON_AddStringToObject(entry, "logits_match", embed_labels_mode_name(mode));
-		if (mode == EMBED_LABELS_NONE)
-			vv_warn("%s: the classifier has %d outputs but the data set %d classes, none of them "
-				"named alike; predictions are written but not compared with the labels",
-				ck->name, nl, nd);
-	}
-
+	describe_entry(entry, ck, c, nd, col, mode);
 out_free_bufs:
-	free(path);
 	free(tmp);
 	free(pix);
 	free(emb);
