@@ -1,6 +1,7 @@
 /* cli_stage_cmds.c - the single-stage commands: embed, analyze, render,
  * frame and report. */
 #include "cli/cli.h"
+#include "analysis/analysis_cartography.h"
 #include "common/vv_error.h"
 #include "embed/embed_merge.h"
 
@@ -13,9 +14,10 @@ typedef struct cmd_opts {
 	int64_t step;       /* --checkpoint, -1 = last */
 	long long top;      /* --top */
 	int by;             /* report --by: ANALYSIS_REPORT_* */
+	const char *cartography; /* report --cartography DIR */
 } cmd_opts;
 
-enum { C_OUT, C_CKPT, C_TOP, C_BY };
+enum { C_OUT, C_CKPT, C_TOP, C_BY, C_CARTO };
 
 static int
 cmd_apply(void *ctx, int id, const char *arg)
@@ -27,6 +29,7 @@ cmd_apply(void *ctx, int id, const char *arg)
 	case C_CKPT: return cli_step("checkpoint", arg, &c->step);
 	case C_TOP: return cli_int("top", arg, 1, 1000000, &c->top);
 	case C_BY: return analysis_report_parse_by(arg, &c->by);
+	case C_CARTO: c->cartography = arg; return 0;
 	}
 	return 0;
 }
@@ -50,6 +53,7 @@ static const cli_opt report_opts[] = {
 	{ "top", 'n', "N", "number of outliers (default 8)", C_TOP },
 	{ "by", 0, "outlier|label-issue|movement|persistent-outlier",
 	  "rank by the checkpoint's outlier scores (default) or by the run's training dynamics", C_BY },
+	{ "cartography", 0, "DIR", "instead: write DIR/dynamics_epoch_<i>.jsonl (Dataset Cartography's format)", C_CARTO },
 	{ NULL, 0, NULL, NULL, 0 },
 };
 
@@ -182,7 +186,8 @@ cli_report(int argc, char **argv)
 		o.checkpoint_step = c.step;
 		o.out_path = c.out;
 		o.by = c.by;
-		rc = cli_fail(analysis_report(pos[0], &o));
+		rc = cli_fail(c.cartography ? analysis_cartography_export(pos[0], c.cartography)
+					    : analysis_report(pos[0], &o));
 	}
 	free(pos);
 	return rc;

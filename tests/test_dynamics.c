@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "analysis/analysis_cartography.h"
 #include "analysis/analysis_dynamics.h"
 #include "analysis/analysis_dynamics_stage.h"
 #include "analysis/analysis_input.h"
@@ -665,6 +666,48 @@ test_stage(void **state)
 		assert_int_equal(render_still(dir, -1, tu_path("issues.png"), &ro), 0);
 		assert_true(tu_exists(tu_path("issues.png")));
 	}
+	/* the Cartography export: one jsonl per checkpoint, the logits as embed wrote them */
+	{
+		char *cd = vv_path_join(tu_tmp, "carto"), name[64];
+		vv_array *lg;
+
+		assert_int_equal(analysis_cartography_export(dir, cd), 0);
+		for (f = 0; f < 7; f++) {
+			char *jp, *text = NULL, *line, *save = NULL;
+			size_t len;
+			int64_t row = 0;
+
+			snprintf(name, sizeof(name), "dynamics_epoch_%lld.jsonl", (long long)f);
+			jp = vv_path_join(cd, name);
+			assert_int_equal(vv_read_file(jp, 1 << 22, &text, &len), 0);
+			p = vv_work_path(dir, "logits", (const char *[]){ "checkpoint-0", "checkpoint-10", "checkpoint-25",
+									 "checkpoint-40", "checkpoint-60", "checkpoint-90",
+									 "checkpoint-130" }[f], ".npy");
+			assert_int_equal(vv_npy_read(p, &lg), 0);
+			free(p);
+			for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), row++) {
+				cJSON *j = cJSON_Parse(line), *arr;
+				char key[32];
+				int k;
+
+				assert_non_null(j);
+				snprintf(key, sizeof(key), "logits_epoch_%lld", (long long)f);
+				arr = cJSON_GetObjectItemCaseSensitive(j, key);
+				assert_int_equal(vv_json_get_int(j, "guid", -1), row);
+				assert_int_equal(vv_json_get_int(j, "gold", -1), atoi(got->rows[row][2]));
+				assert_int_equal(cJSON_GetArraySize(arr), lg->shape[1]);
+				for (k = 0; k < lg->shape[1]; k++)
+					assert_true((float)cJSON_GetArrayItem(arr, k)->valuedouble ==
+						    ((float *)lg->data)[row * lg->shape[1] + k]);
+				cJSON_Delete(j);
+			}
+			assert_int_equal(row, n);
+			vv_array_free(&lg);
+			free(text);
+			free(jp);
+		}
+		free(cd);
+	}
 	/* a second run reuses everything */
 	t0 = mtime_of(dir, "dynamics.csv");
 	tc = mtime_of(dir, "coords.npy");
@@ -776,6 +819,10 @@ test_stage_bad(void **state)
 
 		make_workdir(dir, WF_PARTIAL);
 		assert_int_equal(analysis_run(dir, &o), 0);
+		/* no Cartography export without logits everywhere, and nothing written */
+		assert_int_equal(analysis_cartography_export(dir, tu_path("carto-partial")), VV_EUNSUPPORTED);
+		assert_non_null(strstr(vv_errmsg(), "checkpoint-0"));
+		assert_false(tu_exists(tu_path("carto-partial")));
 		got = read_csv(dir, "dynamics.csv");
 		assert_string_equal(got->rows[0][vv_csv_col(got, "confidence")], "");
 		assert_string_not_equal(got->rows[0][vv_csv_col(got, "persistent_outlier")], "");
