@@ -282,6 +282,16 @@ analysis_dyn_count(const analysis_dyn *d, int what)
 	return 0;
 }
 
+size_t
+analysis_dyn_memory(const analysis_dyn *d)
+{
+	size_t n = (size_t)d->n;
+
+	/* p_mean, p_m2, margin_sum, prev_xy (2), movement: doubles; ncorrect, forget, streak, persist: int32 */
+	return sizeof(*d) + n * (6 * sizeof(double) + 4 * sizeof(int32_t)) +
+	       n * ANALYSIS_DYN_NCOLS * sizeof(double) + d->pred_cap * (n * sizeof(int32_t) + sizeof(int64_t));
+}
+
 int64_t
 analysis_dyn_classes(const analysis_dyn *d)
 {

@@ -89,6 +89,9 @@ void analysis_dyn_add_outliers(analysis_dyn *d, const int32_t *order, int64_t k)
 size_t analysis_dyn_count(const analysis_dyn *d, int what);
 enum { ANALYSIS_DYN_LOGITS, ANALYSIS_DYN_COORDS, ANALYSIS_DYN_OUTLIERS };
 
+/* Bytes the accumulator holds now (O(N) per metric + 4 N bytes per checkpoint). */
+size_t analysis_dyn_memory(const analysis_dyn *d);
+
 /* Logit columns of the checkpoints added (0 before the first). */
 int64_t analysis_dyn_classes(const analysis_dyn *d);
 
