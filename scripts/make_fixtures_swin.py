@@ -41,7 +41,12 @@ Files:
   a_timm.safetensors, a_timm_f16.safetensors, pad_timm.safetensors
   a_ms.pth (torch.save {'model': ...}), a_timm.pth.tar (timm train.py-like,
         'arch': swin_test_a)
+  a_ms_ape.pth, ref/a_ape_{emb,logits}.npy   the Microsoft layout with an
+        absolute_pos_embed [1, L, C] (its APE option), reference: timm's
+        patch_embed + ape, then its stages, norm and head
   hf_a/, hf_a_f16/, hf_pad/         HF checkpoint folders (safetensors)
+  hf_a_base/                        a SwinModel folder (no classifier, no
+        "swin." prefix, the default two LABEL_i of its config)
   bad_nostage.safetensors           swin_test_a without stage 2 (timm names)
   ref/<a|pad>_{timm,hf}_{emb,logits}.npy   pooled embedding (timm
         forward_head(pre_logits=True) / HF pooler_output) and logits
@@ -372,6 +377,30 @@ def main():
             save_npy("a_f16_emb", e16)
             save_npy("a_f16_logits", l16)
             write_hf(path("hf_a_f16"), hf, cfg, torch.float16)
+            # SwinModel (no classifier, no "swin." prefix), as saved from
+            # SwinModel.from_pretrained(...).save_pretrained(...)
+            base = collections.OrderedDict((k[5:], v) for k, v in hf.items() if k.startswith("swin."))
+            write_hf(path("hf_a_base"), base, cfg)
+            c = hf_config(cfg)
+            c["architectures"] = ["SwinModel"]
+            c["id2label"] = {"0": "LABEL_0", "1": "LABEL_1"}
+            c["label2id"] = {"LABEL_0": 0, "LABEL_1": 1}
+            vitref.write_json(path("hf_a_base", "config.json"), c)
+            # the Microsoft code's optional absolute position embedding (ape):
+            # added after the patch norm; timm >= 1.0 has none, so the
+            # reference is timm's blocks on patch_embed(x) + ape
+            ga = torch.Generator().manual_seed(11)
+            L0 = (cfg["img_size"] // cfg["patch_size"]) ** 2
+            ape = 0.5 * torch.randn((1, L0, cfg["embed_dim"]), generator=ga)
+            msa = collections.OrderedDict(ms)
+            msa["absolute_pos_embed"] = ape
+            torch.save({"model": msa}, path("a_ms_ape.pth"))
+            with torch.no_grad():
+                x = m.patch_embed(px)
+                x = x + ape.view(1, x.shape[1], x.shape[2], -1)
+                x = m.norm(m.layers(x))
+                save_npy("a_ape_emb", m.forward_head(x, pre_logits=True))
+                save_npy("a_ape_logits", m.forward_head(x))
             nost = collections.OrderedDict((k, v) for k, v in sd.items()
                                            if not k.startswith("layers.2."))
             vitref.save_safetensors(nost, path("bad_nostage.safetensors"))

@@ -170,6 +170,21 @@ test_hf_layout(void **state)
 	m = open1(FIX "hf_a_f16", NULL);
 	check(m, "a", "a_f16", TOL_F16);
 	embed_model_free(&m);
+	/* SwinModel: no classifier, no "swin." prefix: pooler_output only */
+	{
+		vv_array *x = tu_load_npy(FIX "pixels_a.npy"), *re = tu_load_npy(FIX "ref/a_hf_emb.npy");
+		float emb[3 * 64], lg[8] = { 0 };
+
+		m = open1(FIX "hf_a_base", NULL);
+		assert_int_equal(embed_model_get_info(m)->num_labels, 0);
+		assert_string_equal(embed_model_get_info(m)->arch, "SwinModel");
+		assert_int_equal(embed_model_forward(m, x->data, 3, EMBED_POOL_MEAN, emb, lg), 0);
+		tu_assert_close_f32("SwinModel pooler_output", emb, re->data, 3 * 64, TOL_F32);
+		assert_true(lg[0] == 0.0f); /* no head: logits untouched */
+		embed_model_free(&m);
+		vv_array_free(&x);
+		vv_array_free(&re);
+	}
 }
 
 /* The original code's {'model': ...} with its buffers: shape from the tensors. */
@@ -184,6 +199,10 @@ test_ms_layout(void **state)
 	mi = embed_model_get_info(m);
 	assert_int_equal(mi->image_w, 64); /* from the attn_mask buffer */
 	check(m, "a", "a_timm", TOL_F32);
+	embed_model_free(&m);
+	/* with the absolute position embedding of its APE option */
+	m = open1(FIX "a_ms_ape.pth", NULL);
+	check(m, "a", "a_ape", TOL_F32);
 	embed_model_free(&m);
 	/* an --arch of the same shape works too */
 	m = open1(FIX "a_ms.pth", "swin_test_a");
