@@ -28,16 +28,16 @@ fmin() { echo "$@" | tr ' ' '\n' | sort -g | head -1; }
 fmax() { echo "$@" | tr ' ' '\n' | sort -g | tail -1; }
 IMGS=$((30 * 360))
 
-t1s="" t2s="" ms=""
+t1s="" t2s="" ms="" c1s="" c20s="" c21s=""
 for r in $(seq "$ROUNDS"); do
 	rm -rf "$T/one" "$T/two"
 	a=$(now)
-	$V --quiet embed $RUN --data $DATA -o "$T/one" --threads 1
+	/usr/bin/time -f "%U %S" -o "$T/c1" $V --quiet embed $RUN --data $DATA -o "$T/one" --threads 1
 	b=$(now)
 	a2=$(now)
-	$V embed $RUN --data $DATA -o "$T/two" --threads 1 --shard 0/2 2>"$T/s0.log" &
+	/usr/bin/time -f "%U %S" -o "$T/c20" $V embed $RUN --data $DATA -o "$T/two" --threads 1 --shard 0/2 2>"$T/s0.log" &
 	p0=$!
-	$V embed $RUN --data $DATA -o "$T/two" --threads 1 --shard 1/2 2>"$T/s1.log" &
+	/usr/bin/time -f "%U %S" -o "$T/c21" $V embed $RUN --data $DATA -o "$T/two" --threads 1 --shard 1/2 2>"$T/s1.log" &
 	p1=$!
 	wait $p0
 	wait $p1
@@ -45,6 +45,11 @@ for r in $(seq "$ROUNDS"); do
 	# what the merge cost inside that wall time (the last shard ran it)
 	mm=$(sed -n 's/.*merge: .* in \([0-9.]*\) s -> .*/\1/p' "$T/s0.log" "$T/s1.log" | head -1)
 	ms="$ms ${mm:-0}"
+	# CPU seconds (user + sys): the work each process did, whatever else runs here
+	cpu() { awk '{ print $1 + $2 }' "$1"; }
+	c1s="$c1s $(cpu "$T/c1")"
+	c20s="$c20s $(cpu "$T/c20")"
+	c21s="$c21s $(cpu "$T/c21")"
 	for f in "$T"/one/embeddings/*.npy "$T"/one/logits/*.npy; do
 		cmp -s "$f" "$T/two/${f#"$T"/one/}" || { echo "bench/shard.sh: $f differs between 1 and 2 shards" >&2; exit 1; }
 	done
@@ -85,11 +90,17 @@ echo "|---|---|---|---|---|"
 printf "| 1 | %.2f [%.2f-%.2f] | %.0f | %.2f (= W) | 1.00 |\n" "$t1" "$(fmin $t1s)" "$(fmax $t1s)" "$(echo "$IMGS / $t1" | bc -l)" "$t1"
 printf "| 2 shards + merge | %.2f [%.2f-%.2f] | %.0f | %.2f (W/2 + M, M = %.2f s) | %.2f |\n" "$t2" "$(fmin $t2s)" "$(fmax $t2s)" \
 	"$(echo "$IMGS / $t2" | bc -l)" "$pred" "$m2" "$(echo "$t2 / $pred" | bc -l)"
+c1=$(fmin $c1s)
+c20=$(fmin $c20s)
+c21=$(fmin $c21s)
+printf "| CPU s (user + sys, best round) | 1 process %.2f | shard 0/2 %.2f | shard 1/2 %.2f | sum / 1 process %.2f |\n" \
+	"$c1" "$c20" "$c21" "$(echo "($c20 + $c21) / $c1" | bc -l)"
 echo
 printf "Speed-up 1 -> 2 shards: %.2fx (model: 2x). " "$(echo "$t1 / $t2" | bc -l)"
 echo "What the model leaves out: each shard lists (and on a fresh folder decodes once) every image and loads the models"
 echo "of its checkpoints, a fixed cost per shard that the tiny demo model makes visible; and it needs two free cores:"
-echo "with other work on the machine (load average: see the header) the two shards share what is left."
+echo "with other work on the machine (load average: see the header) the two shards share what is left. The CPU"
+echo "seconds do not depend on that load: each shard's is its share of W plus that fixed cost."
 echo
 printf "Merge of 50 checkpoints x 10,000 x 768 float32 (+ 10 logits), from 8 shards' parts (%.2f GB): **%.2f s**\n" \
 	"$(echo "$bytes / 1000000000" | bc -l)" "$m"
