@@ -52,6 +52,10 @@ static const scenario scenarios[] = {
 	{ "the saved object is a pickled",
 	  "mkdir -p pk && cp $OLDPWD/tests/fixtures/pt/evil_eval.pt pk/checkpoint-1.pth.tar",
 	  "embed $T/pk --arch vit_tiny_patch16_224 --data " TU_DEMO_DATA " --limit 2 -o $T/w_pk", 3 },
+	/* jeonsworld's tiny hybrid fixture (units 1, 1, 1) read as R50-ViT-B_16 */
+	{ "the ResNet backbone in the weights", NULL,
+	  "embed tests/fixtures/hybrid/jw_out/hyb_checkpoint.bin --arch R50-ViT-B_16 --data "
+	  TU_DEMO_DATA " --limit 2 -o $T/w_rn", 3 },
 	{ "not a vitviz work folder", "mkdir -p emptywork", "analyze $T/emptywork", 3 },
 	{ "warning: skipping an image that does not decode",
 	  "mkdir -p bad/0 bad/1 && cp $OLDPWD/" TU_DEMO_DATA "/0/0036.png bad/0/ && "
