@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* preprocessed inputs are kept across checkpoints up to this size */
 #define INPUT_CACHE_MAX ((size_t)1 << 30)
@@ -85,12 +86,61 @@ kind_name(embed_data_kind k)
 	return k == EMBED_DATA_CIFAR10 ? "cifar10" : k == EMBED_DATA_CIFAR100 ? "cifar100" : "folder";
 }
 
-/* FNV-1a over the sample listing and the options that select it. */
+/*
+ * Size and modification time of the file behind sample i (the image, or
+ * the CIFAR batch holding it), all -1 when it cannot be read; `prev`
+ * caches the last CIFAR batch so that each batch is looked at once.
+ */
+static void
+sample_file_stamp(const embed_dataset *d, size_t i, char **prev, int64_t stamp[3])
+{
+	const char *rel = d->samples[i].path, *colon;
+	struct stat st;
+	char *path;
+	size_t len;
+
+	stamp[0] = stamp[1] = stamp[2] = -1;
+	if (d->kind == EMBED_DATA_FOLDER) {
+		path = vv_path_join(d->root, rel);
+	} else if (vv_is_file(d->root)) {
+		path = vv_strdup(d->root);
+	} else {
+		colon = strrchr(rel, ':');
+		len = colon ? (size_t)(colon - rel) : strlen(rel);
+		path = malloc(len + 1);
+		if (path) {
+			memcpy(path, rel, len);
+			path[len] = '\0';
+			if (*prev && !strcmp(*prev, path)) {
+				free(path);
+				stamp[0] = -2; /* same batch as the sample before: mixed already */
+				return;
+			}
+			free(*prev);
+			*prev = path;
+			path = vv_path_join(d->root, *prev);
+		}
+	}
+	if (path && stat(path, &st) == 0) {
+		stamp[0] = (int64_t)st.st_size;
+		stamp[1] = (int64_t)st.st_mtim.tv_sec;
+		stamp[2] = (int64_t)st.st_mtim.tv_nsec;
+	}
+	free(path);
+}
+
+/*
+ * FNV-1a over the sample listing (paths, labels, and the size and
+ * modification time of each file, so that an image replaced in place is
+ * embedded again) and the options that select it.
+ */
 static void
 listing_key(const stage *s, char out[40])
 {
 	const embed_dataset *d = s->data;
 	uint64_t h = 1469598103934665603ULL;
+	char *prev = NULL;
+	int64_t stamp[3];
 	size_t i;
 	int c;
 
@@ -101,7 +151,11 @@ listing_key(const stage *s, char out[40])
 	for (i = 0; i < d->n; i++) {
 		MIX(d->samples[i].path, strlen(d->samples[i].path) + 1);
 		MIX(&d->samples[i].label, sizeof(int));
+		sample_file_stamp(d, i, &prev, stamp);
+		if (stamp[0] != -2)
+			MIX(stamp, sizeof(stamp));
 	}
+	free(prev);
 	for (c = 0; c < d->nclasses; c++)
 		MIX(d->class_names[c], strlen(d->class_names[c]) + 1);
 	MIX(&s->o->limit, sizeof(size_t));
