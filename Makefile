@@ -25,8 +25,9 @@ TEST_SRCS := $(filter-out tests/test_util.c,$(sort $(wildcard tests/test_*.c)))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-# linked into every test: shared helpers and the fuzz entry points that
-# tests/test_fuzz_regress.c replays
+# linked into every test: the shared helpers (as an object, so that its
+# line-buffering constructor always runs) and, from an archive, the fuzz
+# entry points that tests/test_fuzz_regress.c replays
 TESTLIB_OBJS := $(BUILD)/tests/test_util.o $(BUILD)/tests/fuzz/fuzz_targets.o
 
 .PHONY: all deps test asan demo bench fuzz fuzz-smoke fuzz-bins valgrind clean
@@ -81,11 +82,11 @@ $(BUILD)/vitviz: $(CLI_OBJS) $(BUILD)/libvitviz.a
 vitviz: $(BUILD)/vitviz
 	cp $< $@
 
-$(BUILD)/libvvtest.a: $(TESTLIB_OBJS)
+$(BUILD)/libvvtest.a: $(BUILD)/tests/fuzz/fuzz_targets.o
 	@rm -f $@
 	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/test_util.o $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(VV_LDFLAGS) $^ $(CMOCKA_LIBS) $(VV_LDLIBS) -o $@
 
@@ -93,7 +94,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
 # own code) after registering its tiny test architectures, which the
 # vitviz binary cannot know: it links the command's objects but main.o
 CLI_LIB_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
-$(BUILD)/tests/test_hybrid: $(BUILD)/tests/test_hybrid.o $(CLI_LIB_OBJS) $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
+$(BUILD)/tests/test_hybrid: $(BUILD)/tests/test_hybrid.o $(BUILD)/tests/test_util.o $(CLI_LIB_OBJS) $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(VV_LDFLAGS) $^ $(CMOCKA_LIBS) $(VV_LDLIBS) -o $@
 # test_embed_stage injects allocation failures into the stage's work-folder

@@ -275,22 +275,33 @@ test_empty_folders(void **state)
 	check_failed(d, run_case(d, data, NULL), 3, "data");
 }
 
+/* A folder where a file should be: a read error whoever we are. */
 static void
-test_unreadable(void **state)
+test_folder_for_file(void **state)
 {
 	const char *d = fresh("unread0");
-	char cfg[600], out[600];
-	int fd;
+	char cfg[600];
 
 	(void)state;
-	/* a folder where a file should be: a read error whoever we are */
 	snprintf(cfg, sizeof(cfg), "%s/run/" CK_LAST "/config.json", d);
 	assert_int_equal(unlink(cfg), 0);
 	assert_int_equal(mkdir(cfg, 0755), 0);
 	check_failed(d, run_case(d, TU_DEMO_DATA, NULL), 3, CK_LAST "/config.json");
 	assert_non_null(strstr(tu_err(), "not a regular file"));
-	/* a file without read permission */
-	d = fresh("unread");
+}
+
+/*
+ * A file without read permission; reported as skipped (not passed) where
+ * chmod 000 does not block our reads and the child cannot run as nobody.
+ */
+static void
+test_unreadable(void **state)
+{
+	const char *d = fresh("unread");
+	char out[600];
+	int fd;
+
+	(void)state;
 	assert_int_equal(chmod(weights(d), 0), 0);
 	fd = open(weights(d), O_RDONLY);
 	if (fd >= 0) {
@@ -354,15 +365,13 @@ test_full_disk(void **state)
 	check_failed(d, 4, 4, "work/");
 }
 
+/* The output folder is a file: it cannot be created whoever we are. */
 static void
-test_readonly_output(void **state)
+test_output_not_a_folder(void **state)
 {
-	const char *d = fresh("rofile"), *pre;
-	char p[600];
-	int fd;
+	const char *d = fresh("rofile");
 
 	(void)state;
-	/* the output folder is a file: cannot be created whoever we are */
 	assert_int_equal(tu_sh("touch '%s/notadir'", d), 0);
 	assert_int_equal(tu_run("--quiet run %s/run --data %s -o %s/notadir/out.mp4 --work %s/work " OPTS,
 				d, TU_DEMO_DATA, d, d), 4);
@@ -370,8 +379,20 @@ test_readonly_output(void **state)
 	assert_int_equal(tu_count_lines(tu_err()), 1);
 	assert_non_null(strstr(tu_err(), "notadir/out.mp4"));
 	assert_int_equal(tu_count_tmp(d), 0);
-	/* a read-only output folder */
-	d = fresh("ro");
+}
+
+/*
+ * A read-only output folder; reported as skipped (not passed) where chmod
+ * 555 does not block our writes and the child cannot run as nobody.
+ */
+static void
+test_readonly_output(void **state)
+{
+	const char *d = fresh("ro"), *pre;
+	char p[600];
+	int fd;
+
+	(void)state;
 	assert_int_equal(tu_sh("mkdir '%s/ro' && chmod 555 '%s/ro'", d, d), 0);
 	snprintf(p, sizeof(p), "%s/ro/probe", d);
 	fd = open(p, O_WRONLY | O_CREAT, 0644);
@@ -381,9 +402,9 @@ test_readonly_output(void **state)
 		close(fd);
 		unlink(p);
 		if (!(pre = unprivileged(d))) {
-			printf("test_readonly_output: read-only folder part skipped: chmod 555 does not "
-			       "block writes here (root or CAP_DAC_OVERRIDE) and setpriv cannot drop to "
-			       "nobody\n");
+			printf("test_readonly_output: skipped: chmod 555 does not block writes here "
+			       "(root or CAP_DAC_OVERRIDE) and setpriv cannot drop to nobody\n");
+			skip();
 			return;
 		}
 		printf("test_readonly_output: running as root: the child runs as nobody (setpriv)\n");
@@ -440,9 +461,11 @@ main(void)
 		cmocka_unit_test(test_missing_tensor),
 		cmocka_unit_test(test_nan_weights),
 		cmocka_unit_test(test_empty_folders),
+		cmocka_unit_test(test_folder_for_file),
 		cmocka_unit_test(test_unreadable),
 		cmocka_unit_test(test_non_images),
 		cmocka_unit_test(test_full_disk),
+		cmocka_unit_test(test_output_not_a_folder),
 		cmocka_unit_test(test_readonly_output),
 		cmocka_unit_test(test_checkpoint_deleted),
 	};

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/test_util.h"
@@ -81,17 +82,43 @@ stderr_has(const char *s)
 	return strstr(tu_err(), s) != NULL;
 }
 
+/* What a killed run had written when it was stopped. */
+typedef struct written {
+	int embedded; /* checkpoints whose embeddings .npy existed */
+	int analyzed; /* analysis.json (analyze's last output) existed */
+	int rendered; /* the video existed */
+} written;
+
+static written
+what_was_written(const char *work, const char *out)
+{
+	char p[600];
+	written w = { 0, 0, 0 };
+	int i;
+
+	for (i = 0; i < NCKPT; i++) {
+		snprintf(p, sizeof(p), "%s/embeddings/%s.npy", work, ckpts[i]);
+		w.embedded += tu_exists(p);
+	}
+	snprintf(p, sizeof(p), "%s/analysis.json", work);
+	w.analyzed = tu_exists(p);
+	w.rendered = tu_exists(out);
+	return w;
+}
+
 /*
  * Start a run into <tmp>/<name>, wait until `ready` says so (polling every
- * 0.2 ms, at most 20 s), SIGKILL it, rerun it to completion and check the
- * result.  Returns the number of checkpoints the rerun reused.
+ * 0.2 ms, at most 20 s), stop it (SIGSTOP: the state it is in cannot move
+ * on while we look), record what it had written in *at_kill, SIGKILL it,
+ * rerun it to completion and check the result.  Returns the number of
+ * checkpoints the rerun reused.
  */
 static int
-kill_and_rerun(const char *name, int (*ready)(const char *work, int arg), int arg)
+kill_and_rerun(const char *name, int (*ready)(const char *work, int arg), int arg, written *at_kill)
 {
 	char work[512], out[520], line[128];
 	const char *e, *p;
-	int i, rc, computed = -1, reused = -1;
+	int i, rc, st, computed = -1, reused = -1;
 	pid_t pid;
 
 	snprintf(work, sizeof(work), "%s", tu_path(name));
@@ -101,10 +128,21 @@ kill_and_rerun(const char *name, int (*ready)(const char *work, int arg), int ar
 	assert_true(pid > 0);
 	for (i = 0; i < 100000 && !ready(work, arg); i++)
 		usleep(200);
-	assert_int_equal(kill(pid, SIGKILL), 0);
-	rc = tu_wait(pid);
-	/* it may have finished just before the kill on a fast machine */
-	printf("%s: killed (status %d) after %.1f ms\n", name, rc, i * 0.2);
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	/* stopped (or already gone: then the kill came too late, which the callers' checks catch) */
+	assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+	*at_kill = what_was_written(work, out);
+	if (WIFSTOPPED(st)) {
+		assert_int_equal(kill(pid, SIGKILL), 0);
+		rc = tu_wait(pid);
+	} else {
+		rc = WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st);
+	}
+	printf("%s: killed (status %d) after %.1f ms; had written %d embeddings, analysis.json %s, video %s\n",
+	       name, rc, i * 0.2, at_kill->embedded, at_kill->analyzed ? "yes" : "no",
+	       at_kill->rendered ? "yes" : "no");
+	/* the kill, not an exit of its own, ended it */
+	assert_int_equal(rc, -SIGKILL);
 	rc = tu_run("run %s --data %s -o %s --work %s " OPTS, tu_path("run"), TU_DEMO_DATA, out, work);
 	e = tu_err();
 	if (rc != 0)
@@ -139,28 +177,47 @@ stage_started(const char *work, int stage)
 	return stderr_has(stage == 2 ? "[2/3] analyze" : "[3/3] render");
 }
 
+/*
+ * Kill after k embeddings appeared: the kill came before the last
+ * checkpoint's embeddings (it interrupted embed), and the rerun reuses the
+ * ones written then, less at most one written but not yet recorded.
+ */
+static void
+check_kill_during_embed(const char *name, int k)
+{
+	written w;
+	int reused = kill_and_rerun(name, embeddings_done, k, &w);
+
+	assert_true(w.embedded >= k);
+	assert_true(w.embedded < NCKPT);
+	assert_false(w.analyzed || w.rendered);
+	assert_true(reused == w.embedded || reused == w.embedded - 1);
+}
+
 static void
 test_kill_during_embed(void **state)
 {
-	int reused;
-
 	(void)state;
-	/* a checkpoint may be written but not yet recorded: at least k-1 reused */
-	reused = kill_and_rerun("k1", embeddings_done, 1);
-	assert_true(reused >= 0 && reused <= NCKPT);
-	reused = kill_and_rerun("k3", embeddings_done, 3);
-	assert_true(reused >= 2);
-	reused = kill_and_rerun("k5", embeddings_done, 5);
-	assert_true(reused >= 4);
+	check_kill_during_embed("k1", 1);
+	check_kill_during_embed("k3", 3);
+	check_kill_during_embed("k5", 5);
 }
 
 static void
 test_kill_during_analyze_and_render(void **state)
 {
+	written w;
+
 	(void)state;
-	/* every checkpoint was embedded before analyze starts */
-	assert_int_equal(kill_and_rerun("an", stage_started, 2), NCKPT);
-	assert_int_equal(kill_and_rerun("re", stage_started, 3), NCKPT);
+	/* every checkpoint was embedded before analyze starts; the kill came before analysis.json */
+	assert_int_equal(kill_and_rerun("an", stage_started, 2, &w), NCKPT);
+	assert_int_equal(w.embedded, NCKPT);
+	assert_false(w.analyzed);
+	assert_false(w.rendered);
+	/* ... and before the video */
+	assert_int_equal(kill_and_rerun("re", stage_started, 3, &w), NCKPT);
+	assert_true(w.embedded == NCKPT && w.analyzed);
+	assert_false(w.rendered);
 }
 
 /* A pid that is not running now (ESRCH), searched downwards from 4000000. */

@@ -468,45 +468,6 @@ test_sizes_and_errors(void **state)
 	embed_image_free(&im);  /* NULL-safe */
 }
 
-/* Decode + ViT preprocessing of a 500x375 JPEG to 224x224, per image. */
-static void
-test_speed(void **state)
-{
-	embed_preproc pp = { 0 };
-	char *buf;
-	size_t len;
-	float *out = malloc(sizeof(float) * 3 * 224 * 224);
-	double t0, t1, t2;
-	int i, n = 30;
-
-	(void)state;
-	assert_int_equal(vv_read_file(fix("photo_500x375.jpg"), 1 << 20, &buf, &len), 0);
-	pp.do_resize = 1;
-	pp.size_w = pp.size_h = 224;
-	pp.resample = EMBED_RESAMPLE_BILINEAR;
-	pp.do_rescale = 1;
-	pp.rescale = 1.0 / 255;
-	pp.do_normalize = 1;
-	pp.mean[0] = pp.mean[1] = pp.mean[2] = 0.5f;
-	pp.std[0] = pp.std[1] = pp.std[2] = 0.5f;
-	t1 = t2 = 0;
-	for (i = 0; i < n; i++) {
-		embed_image *im = NULL;
-
-		t0 = vv_now();
-		assert_int_equal(embed_image_decode("photo", (unsigned char *)buf, len, &im), 0);
-		t1 += vv_now() - t0;
-		t0 = vv_now();
-		assert_int_equal(embed_preprocess(&pp, im, out, 224, 224), 0);
-		t2 += vv_now() - t0;
-		embed_image_free(&im);
-	}
-	print_message("500x375 JPEG: decode %.2f ms + ViT preprocess to 224x224 %.2f ms per image\n",
-		      1e3 * t1 / n, 1e3 * t2 / n);
-	free(out);
-	free(buf);
-}
-
 int
 main(void)
 {
@@ -522,7 +483,6 @@ main(void)
 		cmocka_unit_test(test_corruptions),
 		cmocka_unit_test(test_rescale_paths_agree),
 		cmocka_unit_test(test_sizes_and_errors),
-		cmocka_unit_test(test_speed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,6 +28,41 @@
 /* Number of tensors of the ViT in the fixtures (HF names, classifier). */
 #define VIT_TENSORS 40
 
+/*
+ * IEEE half and bfloat16 to float by their definition (sign, exponent,
+ * mantissa through ldexp), independent of embed_f16_to_f32 /
+ * embed_bf16_to_f32, which the loaders under test use.
+ */
+static float
+ref_f16(uint16_t h)
+{
+	int s = h >> 15, e = (h >> 10) & 31, m = h & 1023;
+	double v;
+
+	if (e == 31)
+		v = m ? NAN : INFINITY;
+	else if (e == 0)
+		v = ldexp(m, -24); /* subnormal: m / 1024 * 2^-14 */
+	else
+		v = ldexp(1024 + m, e - 25); /* (1 + m / 1024) * 2^(e - 15) */
+	return (float)(s ? -v : v);
+}
+
+static float
+ref_bf16(uint16_t h)
+{
+	int s = h >> 15, e = (h >> 7) & 255, m = h & 127;
+	double v;
+
+	if (e == 255)
+		v = m ? NAN : INFINITY;
+	else if (e == 0)
+		v = ldexp(m, -133); /* m / 128 * 2^-126 */
+	else
+		v = ldexp(128 + m, e - 134); /* (1 + m / 128) * 2^(e - 127) */
+	return (float)(s ? -v : v);
+}
+
 /* A minimal safetensors reader for the twins (test only). */
 static embed_tensors *
 load_twin(const char *path)
@@ -75,8 +110,8 @@ load_twin(const char *path)
 
 			switch (d) {
 			case EMBED_DT_F32: memcpy(&f[i], p + 4 * i, 4); break;
-			case EMBED_DT_F16: memcpy(&h, p + 2 * i, 2); f[i] = embed_f16_to_f32(h); break;
-			case EMBED_DT_BF16: memcpy(&h, p + 2 * i, 2); f[i] = embed_bf16_to_f32(h); break;
+			case EMBED_DT_F16: memcpy(&h, p + 2 * i, 2); f[i] = ref_f16(h); break;
+			case EMBED_DT_BF16: memcpy(&h, p + 2 * i, 2); f[i] = ref_bf16(h); break;
 			case EMBED_DT_F64: memcpy(&x, p + 8 * i, 8); f[i] = (float)x; break;
 			default: memcpy(&q, p + 8 * i, 8); f[i] = (float)q; break;
 			}
@@ -296,10 +331,31 @@ test_protocol4(void **state)
 	embed_pt_info_reset(&info);
 }
 
+/* The library's half / bfloat16 conversions against the definitions above, all 65536 values each. */
+static void
+test_half_conversions(void **state)
+{
+	uint32_t h;
+
+	(void)state;
+	for (h = 0; h < 65536; h++) {
+		float a = embed_f16_to_f32((uint16_t)h), b = ref_f16((uint16_t)h);
+		float c = embed_bf16_to_f32((uint16_t)h), d = ref_bf16((uint16_t)h);
+
+		if (!(a == b || (isnan(a) && isnan(b))) || signbit(a) != signbit(b))
+			fail_msg("f16 0x%04x: %.9g, by definition %.9g", h, a, b);
+		if (!(c == d || (isnan(c) && isnan(d))) || signbit(c) != signbit(d))
+			fail_msg("bf16 0x%04x: %.9g, by definition %.9g", h, c, d);
+	}
+	assert_true(ref_f16(0x3c00) == 1.0f && ref_f16(0xc000) == -2.0f && ref_f16(0x7bff) == 65504.0f &&
+		    ref_f16(0x0001) == 0x1p-24f && ref_bf16(0x3f80) == 1.0f && ref_bf16(0xbf00) == -0.5f);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_half_conversions),
 		cmocka_unit_test(test_hf_state_dict),
 		cmocka_unit_test(test_timm_checkpoint),
 		cmocka_unit_test(test_half),

@@ -508,13 +508,20 @@ test_still_content(void **state)
 	}
 }
 
-/* Without the dataset loader (not linked into this test) thumbnails are placeholders. */
+/*
+ * Without the dataset loader (not linked into this test) thumbnails are
+ * placeholders: every thumbnail box shows the theme's axis grey, none a
+ * sample's colour, on the theme's background.
+ */
 static void
 test_still_no_loader(void **state)
 {
 	test_work w = { 40, 2, 3, NULL, 1, 0, 1 };
 	char *dir = tu_path("noload"), *png = tu_path("noload.png");
+	render_theme_colors tc;
+	render_layout L;
 	render_opts o;
+	cairo_surface_t *s;
 
 	(void)state;
 	assert_int_equal(make_work(dir, &w), 0);
@@ -522,13 +529,32 @@ test_still_no_loader(void **state)
 	o.width = 480;
 	o.height = 270;
 	assert_int_equal(render_still(dir, -1, png, &o), 0);
-	assert_true(vv_is_file(png));
+	s = cairo_image_surface_create_from_png(png);
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	render_theme_colors_get(o.theme, &tc);
+	render_layout_compute(&L, 480, 270, 8);
+	assert_int_equal(pixel(s, 1, 1) & 0xffffff, render_rgb_pack(tc.bg) & 0xffffff);
+	for (int j = 0; j < 8; j++) {
+		render_rect fit;
+		double k;
+		uint32_t c;
+
+		render_layout_fit(&L.thumb[j], 32, 32, &fit, &k);
+		c = pixel(s, (int)(fit.x + fit.w / 2), (int)(fit.y + fit.h / 2)) & 0xffffff;
+		assert_int_equal(c, render_rgb_pack(tc.axis) & 0xffffff);
+		assert_int_not_equal(c, thumb_color(test_top_index(&w, 1, j)));
+	}
+	cairo_surface_destroy(s);
 	/* top out of range is an option error */
 	o.top = 9;
 	assert_int_equal(render_still(dir, -1, png, &o), VV_EINVAL);
 }
 
-/* Extreme frame shapes and tiny data still draw (nothing degenerate reaches cairo). */
+/*
+ * Extreme frame shapes and tiny data still draw (nothing degenerate reaches
+ * cairo): some of the frame (2% at least) is the theme's background and, where
+ * the frame is large enough for a scatter, ink of the class colours.
+ */
 static void
 test_still_extreme(void **state)
 {
@@ -540,7 +566,10 @@ test_still_extreme(void **state)
 	(void)state;
 	assert_int_equal(make_work(dir, &w), 0);
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		render_theme_colors tc;
+		render_layout L;
 		cairo_surface_t *s;
+		long dots = 0;
 
 		small_opts(&o, sizes[i][0], sizes[i][1]);
 		o.theme = (int)i % 2;
@@ -548,6 +577,22 @@ test_still_extreme(void **state)
 		s = cairo_image_surface_create_from_png(png);
 		assert_int_equal(cairo_image_surface_get_width(s), sizes[i][0]);
 		assert_int_equal(cairo_image_surface_get_height(s), sizes[i][1]);
+		render_theme_colors_get(o.theme, &tc);
+		{
+			render_rect all = { 0, 0, sizes[i][0], sizes[i][1] };
+			long bg = count_color(s, all, render_rgb_pack(tc.bg), 0);
+
+			print_message("%dx%d: background %.0f%% of the frame\n", sizes[i][0], sizes[i][1],
+				      100.0 * bg / ((double)sizes[i][0] * sizes[i][1]));
+			assert_true(bg > (long)sizes[i][0] * sizes[i][1] / 50);
+		}
+		if (sizes[i][0] >= 640 && sizes[i][1] >= 640) {
+			render_layout_compute(&L, sizes[i][0], sizes[i][1], 8);
+			for (int c = 0; c < 12; c++) /* the 12 samples are of classes 0..11 at most */
+				dots += count_color(s, L.scatter, render_rgb_pack(render_class_color(c, o.theme)), 40);
+			print_message("%dx%d: %ld scatter pixels of a class colour\n", sizes[i][0], sizes[i][1], dots);
+			assert_true(dots > 12);
+		}
 		cairo_surface_destroy(s);
 	}
 	/* no outliers shown at all */

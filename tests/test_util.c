@@ -14,11 +14,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/vv_error.h"
 
 char tu_tmp[64];
+
+/*
+ * stdout line-buffered in every test binary, so that print_message / printf
+ * lines and cmocka's stderr keep their order when scripts/run-tests.sh
+ * pipes them into its log.
+ */
+__attribute__((constructor)) static void
+tu_line_buffered(void)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
 
 const char *
 tu_vitviz(void)
@@ -248,6 +260,20 @@ tu_demo_subset(const char *dst, int n)
 			return -1;
 	}
 	return 0;
+}
+
+int64_t
+tu_inode(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int64_t)st.st_ino : -1;
+}
+
+int
+tu_backdate(const char *path, int seconds)
+{
+	return tu_sh("find '%s' -exec touch -h -m -d @%lld {} +", path, (long long)time(NULL) - seconds);
 }
 
 double

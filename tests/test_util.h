@@ -77,6 +77,16 @@ int tu_count_tmp(const char *dir);
  */
 int tu_demo_subset(const char *dst, int n);
 
+/* The inode number of `path` (outputs are replaced by rename, so a rewritten file gets a new one); -1 when absent. */
+int64_t tu_inode(const char *path);
+
+/*
+ * Set the modification time of `path` and of everything under it to
+ * `seconds` ago, so that files written afterwards are newer even where
+ * file times have whole-second resolution; 0 on success.
+ */
+int tu_backdate(const char *path, int seconds);
+
 /* The demo's image folder and run folder. */
 #define TU_DEMO_RUN "data/demo/run"
 #define TU_DEMO_DATA "data/demo/images"
