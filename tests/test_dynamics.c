@@ -687,7 +687,7 @@ test_stage(void **state)
 			free(p);
 			for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save), row++) {
 				cJSON *j = cJSON_Parse(line), *arr;
-				char key[32];
+				char key[48];
 				int k;
 
 				assert_non_null(j);
