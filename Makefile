@@ -143,7 +143,7 @@ valgrind: $(BUILD)/vitviz
 DEMO_TITLE = "A ViT learns to read digits"
 demo: vitviz
 	./vitviz run data/demo/run --data data/demo/images -o demo.mp4 --work demo-work --title $(DEMO_TITLE)
-	./vitviz render demo-work -o demo.gif --size 960x540 --fps 10 --title $(DEMO_TITLE)
+	./vitviz render demo-work -o demo.gif --size 960x540 --fps 10 --preset classroom --title $(DEMO_TITLE)
 	./vitviz report demo-work -o demo-outliers.csv
 	@echo "demo: wrote demo.mp4, demo.gif, demo-outliers.csv (work folder demo-work/)"
 

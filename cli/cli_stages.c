@@ -126,7 +126,7 @@ cli_analyze_group(analysis_opts *o)
 
 /* --- render ----------------------------------------------------------- */
 
-enum { R_SIZE, R_FPS, R_SPC, R_HOLD, R_CRF, R_PRESET, R_THEME, R_TITLE, R_FRAMES, R_DATA_MAP, R_TOP };
+enum { R_SIZE, R_FPS, R_SPC, R_HOLD, R_CRF, R_PRESET, R_X264, R_THEME, R_TITLE, R_FRAMES, R_DATA_MAP, R_TOP };
 
 static const cli_opt render_opts_table[] = {
 	{ "size", 0, "WxH", "frame size, even numbers (default 1920x1080)", R_SIZE },
@@ -134,7 +134,8 @@ static const cli_opt render_opts_table[] = {
 	{ "seconds-per-checkpoint", 0, "S", "time between checkpoints (default 1.0)", R_SPC },
 	{ "hold", 0, "S", "seconds to hold the last frame (default 2)", R_HOLD },
 	{ "crf", 0, "N", "H.264/VP9 quality, lower is better (default 20)", R_CRF },
-	{ "preset", 0, "NAME", "x264 preset (default medium)", R_PRESET },
+	{ "preset", 0, "classroom|standard", "look: classroom = larger text, thicker points, 2 s per checkpoint", R_PRESET },
+	{ "x264-preset", 0, "NAME", "x264 speed preset (default medium)", R_X264 },
 	{ "theme", 0, "light|dark", "colour theme (default light)", R_THEME },
 	{ "title", 0, "TEXT", "title above the plot", R_TITLE },
 	{ "frames", 0, "DIR", "also write every frame as PNG into DIR", R_FRAMES },
@@ -153,10 +154,27 @@ render_apply(void *ctx, int id, const char *arg)
 	switch (id) {
 	case R_SIZE: err = render_parse_size(arg, &o->width, &o->height); break;
 	case R_FPS: err = cli_int("fps", arg, 1, 240, &v); o->fps = (int)v; break;
-	case R_SPC: err = cli_double("seconds-per-checkpoint", arg, 0.01, 3600, &o->seconds_per_checkpoint); break;
+	case R_SPC:
+		err = cli_double("seconds-per-checkpoint", arg, 0.01, 3600, &o->seconds_per_checkpoint);
+		o->spc_given = 1;
+		break;
 	case R_HOLD: err = cli_double("hold", arg, 0, 3600, &o->hold_seconds); break;
 	case R_CRF: err = cli_int("crf", arg, 0, 63, &v); o->crf = (int)v; break;
-	case R_PRESET: o->preset = arg; break;
+	case R_PRESET:
+		if (!strcmp(arg, "classroom")) {
+			o->classroom = 1;
+			if (!o->spc_given)
+				o->seconds_per_checkpoint = 2.0;
+		} else if (!strcmp(arg, "standard")) {
+			o->classroom = 0;
+			if (!o->spc_given)
+				o->seconds_per_checkpoint = 1.0;
+		} else {
+			err = vv_error(VV_EINVAL, "--preset must be classroom or standard, not \"%s\" "
+				       "(the encoder's speed preset is --x264-preset)", arg);
+		}
+		break;
+	case R_X264: o->preset = arg; break;
 	case R_THEME:
 		if (!strcmp(arg, "light"))
 			o->theme = RENDER_THEME_LIGHT;

@@ -34,6 +34,10 @@ struct render_scene {
 	double dot_r;               /* dot radius in pixels */
 	uint32_t *order;            /* drawing order of the samples (shuffled) */
 	float *xy;                  /* n pixel positions of the current frame */
+	uint32_t *clamped;          /* samples of the current frame drawn at the scatter's edge */
+	size_t nclamped;            /* entries in clamped */
+	double *badge_dx;           /* T x RENDER_MAX_TOP badge offsets from their point (pixels), */
+	double *badge_dy;           /* placed per checkpoint at rest; NAN until computed */
 	cairo_surface_t *stat;      /* static layer */
 	cairo_surface_t *curve;     /* full loss curves, transparent, frame-sized rect of the loss panel */
 	render_rect curve_rect;     /* where `curve` goes */
@@ -179,7 +183,7 @@ loss_path(const render_scene *s, cairo_t *cr, const double *v)
 static int
 draw_curves(render_scene *s)
 {
-	double pad = 12 * s->L.s;
+	double pad = 12 * s->L.t;
 	render_rect r = { floor(s->L.loss.x - pad), floor(s->L.loss.y - pad), ceil(s->L.loss.w + 2 * pad),
 			  ceil(s->L.loss.h + 2 * pad) };
 	cairo_t *cr;
@@ -193,11 +197,11 @@ draw_curves(render_scene *s)
 	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
 	cairo_set_line_cap(cr, CAIRO_LINE_CAP_ROUND);
 	if (s->has_eval) {
-		double dash[2] = { 10 * s->L.s, 7 * s->L.s };
+		double dash[2] = { 10 * s->L.t, 7 * s->L.t };
 
 		loss_path(s, cr, s->in->loss.eval_loss);
 		set_rgb(cr, s->tc.eval, 1);
-		cairo_set_line_width(cr, 3 * s->L.s);
+		cairo_set_line_width(cr, 3 * s->L.t);
 		cairo_set_dash(cr, dash, 2, 0);
 		cairo_stroke(cr);
 		cairo_set_dash(cr, NULL, 0, 0);
@@ -205,7 +209,7 @@ draw_curves(render_scene *s)
 	if (s->has_loss) {
 		loss_path(s, cr, s->in->loss.loss);
 		set_rgb(cr, s->tc.train, 1);
-		cairo_set_line_width(cr, 3.5 * s->L.s);
+		cairo_set_line_width(cr, 3.5 * s->L.t);
 		cairo_stroke(cr);
 	}
 	cairo_destroy(cr);
@@ -237,33 +241,48 @@ static void
 draw_scatter_axes(render_scene *s, cairo_t *cr)
 {
 	const render_layout *L = &s->L;
-	double sc = L->s;
+	double sc = L->t;
 	render_text_style tick = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
 
 	set_rgb(cr, s->tc.panel, 1);
 	cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
 	cairo_fill(cr);
 	cairo_set_line_width(cr, fmax(1, 1.2 * sc));
-	for (int v = -4; v <= 4; v++) {
-		double px, py;
+	/* grid lines about 60 text units apart, labelled (every other one when many) */
+	{
+		for (int axis = 0; axis < 2; axis++) {
+			double lim = axis ? L->limy : L->limx, len = axis ? L->scatter.h : L->scatter.w;
+			double step = nice_step(-lim, lim, (int)fmax(2, len / (60 * sc)));
+			long k0 = (long)ceil(-lim / step - 1e-9), k1 = (long)floor(lim / step + 1e-9);
 
-		render_layout_scatter_px(L, v, v, &px, &py);
-		set_rgb(cr, s->tc.grid, 1);
-		cairo_move_to(cr, px, L->scatter.y);
-		cairo_line_to(cr, px, L->scatter.y + L->scatter.h);
-		cairo_move_to(cr, L->scatter.x, py);
-		cairo_line_to(cr, L->scatter.x + L->scatter.w, py);
-		cairo_stroke(cr);
-		if (v % 2 == 0) {
-			char buf[sizeof("-2147483648")]; /* any int fits: no truncation */
-			double h;
+			for (long k = k0; k <= k1 && k1 - k0 < 200; k++) {
+				double v = k * step, px, py, h;
+				char buf[32];
 
-			snprintf(buf, sizeof(buf), "%d", v);
-			render_text_measure(cr, buf, &tick, NULL, &h);
-			tick.align = RENDER_ALIGN_RIGHT;
-			render_text_draw(cr, buf, &tick, L->scatter.x - 10 * sc, py - h / 2, NULL, NULL);
-			tick.align = RENDER_ALIGN_CENTER;
-			render_text_draw(cr, buf, &tick, px, L->scatter.y + L->scatter.h + 8 * sc, NULL, NULL);
+				render_layout_scatter_px(L, v, v, &px, &py);
+				set_rgb(cr, s->tc.grid, 1);
+				if (axis) {
+					cairo_move_to(cr, L->scatter.x, py);
+					cairo_line_to(cr, L->scatter.x + L->scatter.w, py);
+				} else {
+					cairo_move_to(cr, px, L->scatter.y);
+					cairo_line_to(cr, px, L->scatter.y + L->scatter.h);
+				}
+				cairo_stroke(cr);
+				if (k % 2 && k1 - k0 > 5)
+					continue;
+				snprintf(buf, sizeof(buf), "%g", fabs(v) < 1e-12 ? 0.0 : v);
+				render_text_measure(cr, buf, &tick, NULL, &h);
+				if (axis) {
+					if (py - h / 2 < L->scatter.y - 2 || py + h / 2 > L->scatter.y + L->scatter.h + 2)
+						continue;
+					tick.align = RENDER_ALIGN_RIGHT;
+					render_text_draw(cr, buf, &tick, L->scatter.x - 10 * sc, py - h / 2, NULL, NULL);
+				} else {
+					tick.align = RENDER_ALIGN_CENTER;
+					render_text_draw(cr, buf, &tick, px, L->scatter.y + L->scatter.h + 8 * sc, NULL, NULL);
+				}
+			}
 		}
 	}
 	set_rgb(cr, s->tc.axis, 1);
@@ -284,7 +303,7 @@ static void
 draw_legend(render_scene *s, cairo_t *cr)
 {
 	const render_layout *L = &s->L;
-	double sc = L->s, font = 24 * sc, row = 0, colw = L->legend.w, avail;
+	double sc = L->t, font = 24 * sc, row = 0, colw = L->legend.w, avail;
 	int n = s->nclasses, rows = n, cols = 1, shown = n;
 	render_text_style head = style(21 * sc, 1, s->tc.muted, RENDER_ALIGN_LEFT, L->legend.w);
 	double y0 = L->legend.y + 36 * sc;
@@ -305,7 +324,7 @@ draw_legend(render_scene *s, cairo_t *cr)
 		free(wid);
 	}
 	/* the largest font at which (nearly) every name fits whole, in up to 4 columns */
-	for (double f = 24; f >= 9; f -= 1) {
+	for (double f = 24; f >= RENDER_SMALL_TEXT; f -= 1) {
 		font = f * sc;
 		row = font * 1.55;
 		rows = (int)(avail / row);
@@ -334,6 +353,18 @@ draw_legend(render_scene *s, cairo_t *cr)
 		cairo_fill(cr);
 		render_text_draw(cr, s->in->man->class_names[c], &st, x + 2 * r + 10 * sc, y, NULL, NULL);
 	}
+	/* the sample count under the legend */
+	{
+		char buf[64];
+		int used = shown < n ? shown + 1 : shown;
+		double y = y0 + (used < rows ? used : rows) * row + 8 * sc;
+		render_text_style st = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, L->legend.w);
+
+		fmt_int(buf, sizeof(buf), (double)s->in->n);
+		strncat(buf, " samples", sizeof(buf) - strlen(buf) - 1);
+		if (y + 20 * sc < L->legend.y + L->legend.h)
+			render_text_draw(cr, buf, &st, L->legend.x, y, NULL, NULL);
+	}
 	if (shown < n) {
 		char buf[48];
 		render_text_style st = style(font, 0, s->tc.muted, RENDER_ALIGN_LEFT, colw);
@@ -348,7 +379,7 @@ static void
 draw_loss_axes(render_scene *s, cairo_t *cr)
 {
 	const render_layout *L = &s->L;
-	double sc = L->s, tw, th;
+	double sc = L->t, tw, th;
 	render_text_style head = style(22 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, 0);
 	render_text_style tick = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
 	render_text_style key = style(19 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
@@ -357,11 +388,21 @@ draw_loss_axes(render_scene *s, cairo_t *cr)
 	render_text_draw(cr, "Loss", &head, L->loss.x, ty, &tw, &th);
 	{
 		render_text_style sub = style(19 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, 0);
-		double sh;
+		const char *what = s->loss_log ? "by training step, log scale" : "by training step";
+		double sh, sw, kw = 0, w1;
 
-		render_text_measure(cr, "x", &sub, NULL, &sh);
-		render_text_draw(cr, s->loss_log ? "by training step, log scale" : "by training step", &sub,
-				 L->loss.x + tw + 12 * sc, ty + (th - sh) * 0.75, NULL, NULL);
+		/* the subtitle only where it clears the key at the right */
+		render_text_measure(cr, what, &sub, &sw, &sh);
+		if (s->has_eval) {
+			render_text_measure(cr, "eval", &key, &w1, NULL);
+			kw += w1 + 10 * sc + 34 * sc + 28 * sc;
+		}
+		if (s->has_loss) {
+			render_text_measure(cr, "train", &key, &w1, NULL);
+			kw += w1 + 10 * sc + 34 * sc;
+		}
+		if (tw + 12 * sc + sw + 24 * sc + kw <= L->loss.w)
+			render_text_draw(cr, what, &sub, L->loss.x + tw + 12 * sc, ty + (th - sh) * 0.75, NULL, NULL);
 	}
 	set_rgb(cr, s->tc.panel, 1);
 	cairo_rectangle(cr, L->loss.x, L->loss.y, L->loss.w, L->loss.h);
@@ -425,7 +466,7 @@ draw_loss_axes(render_scene *s, cairo_t *cr)
 			render_text_draw(cr, buf, &tick, L->loss.x - 10 * sc, py - th / 2, NULL, NULL);
 		}
 		/* x grid and labels (steps) */
-		step = nice_step(s->lx0, s->lx1, (int)fmax(2, L->loss.w / (150 * sc)));
+		step = nice_step(s->lx0, s->lx1, (int)fmax(3, L->loss.w / (110 * sc)));
 		if (step < 1)
 			step = 1;
 		for (v = ceil(s->lx0 / step) * step; v <= s->lx1 + 1e-9; v += step) {
@@ -450,7 +491,7 @@ static int
 draw_static(render_scene *s)
 {
 	const render_layout *L = &s->L;
-	double sc = L->s;
+	double sc = L->t;
 	render_text_style title = style(40 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, L->header.w * 0.64);
 	render_text_style head = style(24 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, L->outliers.w);
 	render_text_style sub = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
@@ -474,16 +515,17 @@ draw_static(render_scene *s)
 	if (L->ntop > 0) {
 		double tw;
 
+		const char *sub_text = s->in->top_label_issues ? "whole run" : "most unusual first";
+		double sw;
+
 		snprintf(buf, sizeof(buf), s->in->top_label_issues ? "Top %d label issues" : "Top %d outliers", L->ntop);
 		render_text_draw(cr, buf, &head, L->outliers.x, L->outliers.y - 4 * sc, &tw, NULL);
-		render_text_draw(cr, s->in->top_label_issues ? "whole run" : "lowest score first", &sub,
-				 L->outliers.x + L->outliers.w,
-				 L->outliers.y + 2 * sc, NULL, NULL);
+		render_text_measure(cr, sub_text, &sub, &sw, NULL);
+		if (tw + 16 * sc + sw <= L->outliers.w)
+			render_text_draw(cr, sub_text, &sub, L->outliers.x + L->outliers.w, L->outliers.y + 2 * sc, NULL,
+					 NULL);
 	}
-	fmt_int(buf, sizeof(buf), (double)s->in->n);
-	strncat(buf, " samples", sizeof(buf) - strlen(buf) - 1);
-	sub.align = RENDER_ALIGN_RIGHT;
-	render_text_draw(cr, buf, &sub, L->scatter.x + L->scatter.w, L->scatter.y - 26 * sc, NULL, NULL);
+
 	cairo_destroy(cr);
 	cairo_surface_flush(s->stat);
 	return cairo_surface_status(s->stat) ? vv_error(VV_ENOMEM, "out of memory") : 0;
@@ -492,7 +534,7 @@ draw_static(render_scene *s)
 static int
 draw_badges(render_scene *s)
 {
-	double sc = s->L.s;
+	double sc = s->L.t;
 	int r = (int)ceil(13 * sc);
 
 	s->badge_r = r < 4 ? 4 : r;
@@ -520,6 +562,25 @@ draw_badges(render_scene *s)
 
 /* ---- outlier column -------------------------------------------------------------------- */
 
+/*
+ * "more unusual than 99.7%" for rank r (1 = most atypical) of n samples:
+ * the share of the others with a higher score, rounded down so it never
+ * overstates; short: "top 0.3% unusual" (compact frames, narrow cells).
+ */
+static void
+unusual_text(char *buf, size_t size, int r, size_t n, int compact)
+{
+	double more = n > 0 ? 100.0 * (double)(n - (size_t)r) / (double)n : 0;
+	double top = 100.0 - more;
+
+	if (compact)
+		snprintf(buf, size, top < 1 ? "top %.1f%% unusual" : "top %.0f%% unusual", top < 1 ? ceil(top * 10) / 10 : ceil(top));
+	else if (more >= 99.9)
+		snprintf(buf, size, "more unusual than %.2f%%", floor(more * 100) / 100);
+	else
+		snprintf(buf, size, "more unusual than %.1f%%", floor(more * 10) / 10);
+}
+
 static void
 draw_slot(render_scene *s, cairo_t *cr, int ckpt, int j)
 {
@@ -527,7 +588,7 @@ draw_slot(render_scene *s, cairo_t *cr, int ckpt, int j)
 	const render_top *t = &s->in->frames[ckpt].top[j];
 	const render_rect *box = &L->thumb[j], *cell = &L->slot[j];
 	cairo_surface_t *img = render_thumbs_get(s->thumbs, t->index);
-	double sc = L->s, k, y, h;
+	double sc = L->t, k, y, h;
 	int wrong = t->predicted >= 0 && t->predicted != t->label;
 	render_rect fit;
 	char buf[96];
@@ -568,7 +629,8 @@ draw_slot(render_scene *s, cairo_t *cr, int ckpt, int j)
 	cairo_set_source_surface(cr, s->badge[j], floor(fit.x - s->badge_r * 0.6), floor(fit.y - s->badge_r * 0.6));
 	cairo_paint(cr);
 
-	/* caption: class, score, prediction */
+	/* caption: class, how unusual, prediction (compact: class, then the
+	 * prediction when wrong, else how unusual) */
 	y = box->y + box->h + 5 * sc;
 	{
 		render_text_style st = style(21 * sc, 1, s->tc.fg, RENDER_ALIGN_LEFT, cell->w - 22 * sc);
@@ -584,15 +646,31 @@ draw_slot(render_scene *s, cairo_t *cr, int ckpt, int j)
 	{
 		render_text_style st = style(17 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, cell->w);
 
-		if (isfinite(t->score) && s->in->top_label_issues)
+		/* how unusual, as a share of the samples: the raw score (a
+		 * kNN distance through an exponential, 9e-15 or 0.4) means
+		 * nothing on screen and stays in outliers.csv */
+		if (s->in->top_label_issues && isfinite(t->score))
 			snprintf(buf, sizeof(buf), "label issue %.2f", t->score);
-		else if (isfinite(t->score))
-			snprintf(buf, sizeof(buf), "score %.2g", t->score); /* outlier scores span decades */
 		else
-			snprintf(buf, sizeof(buf), "score n/a");
-		render_text_draw(cr, buf, &st, cell->x, y, NULL, &h);
-		y += h;
-		if (t->predicted >= 0) {
+			unusual_text(buf, sizeof(buf), j + 1, s->in->n, 0);
+		if (!s->in->top_label_issues) {
+			render_text_style whole = st; /* measured without ellipsizing */
+			double w;
+
+			whole.max_w = 0;
+			render_text_measure(cr, buf, &whole, &w, NULL);
+			if (L->compact || w > cell->w) {
+				unusual_text(buf, sizeof(buf), j + 1, s->in->n, 1);
+				render_text_measure(cr, buf, &whole, &w, NULL);
+				if (w > cell->w) /* "top 0.3%" */
+					*strrchr(buf, ' ') = '\0';
+			}
+		}
+		if (!L->compact || !wrong) {
+			render_text_draw(cr, buf, &st, cell->x, y, NULL, &h);
+			y += h;
+		}
+		if (t->predicted >= 0 && (!L->compact || wrong)) {
 			const char *pn = t->predicted < s->nclasses ? s->in->man->class_names[t->predicted] : NULL;
 
 			if (wrong) {
@@ -670,6 +748,9 @@ render_scene_free(render_scene **ps)
 	render_dots_free(&s->dots);
 	free(s->order);
 	free(s->xy);
+	free(s->clamped);
+	free(s->badge_dx);
+	free(s->badge_dy);
 	free(s->cls_color);
 	free(s->palette);
 	free(s->title);
@@ -714,7 +795,13 @@ render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts
 	s->theme = o->theme == RENDER_THEME_DARK ? RENDER_THEME_DARK : RENDER_THEME_LIGHT;
 	s->loss_log = o->loss_log != 0;
 	render_theme_colors_get(s->theme, &s->tc);
-	render_layout_compute(&s->L, o->width, o->height, o->top);
+	render_layout_compute(&s->L, o->width, o->height, o->top, o->classroom ? RENDER_CLASSROOM_TEXT : 1.0);
+	{
+		double rx, ry;
+
+		render_layout_robust_range(in->coords, in->T, in->n, &rx, &ry);
+		render_layout_set_range(&s->L, rx, ry);
+	}
 	for (int i = 0; i < COL_CACHE; i++)
 		s->col[i].ckpt = -1;
 	s->nclasses = in->man->nclasses;
@@ -723,10 +810,16 @@ render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts
 	s->palette = malloc(((size_t)s->nclasses + 16) * sizeof(uint32_t));
 	s->order = malloc((n ? n : 1) * sizeof(uint32_t));
 	s->xy = malloc((n ? n : 1) * 2 * sizeof(float));
-	if (!s->title || !s->cls_color || !s->palette || !s->order || !s->xy || n > UINT32_MAX) {
+	s->clamped = malloc((n ? n : 1) * sizeof(uint32_t));
+	s->badge_dx = malloc((in->T ? in->T : 1) * RENDER_MAX_TOP * sizeof(double));
+	s->badge_dy = malloc((in->T ? in->T : 1) * RENDER_MAX_TOP * sizeof(double));
+	if (!s->title || !s->cls_color || !s->palette || !s->order || !s->xy || !s->clamped || !s->badge_dx ||
+	    !s->badge_dy || n > UINT32_MAX) {
 		err = vv_error(VV_ENOMEM, "out of memory");
 		goto out_free;
 	}
+	for (size_t i = 0; i < (in->T ? in->T : 1) * RENDER_MAX_TOP; i++)
+		s->badge_dx[i] = s->badge_dy[i] = NAN;
 	/* colours by display position, so that a class keeps its colour
 	 * whatever the data set calls it or however its folders sort */
 	for (int i = 0; i < s->nclasses; i++)
@@ -758,6 +851,9 @@ render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts
 	/* dots get smaller and lighter as the cloud gets denser */
 	lg = log10(fmax((double)n, 1000.0) / 1000.0);
 	s->dot_r = fmax(0.8, s->L.s * fmax(1.6, 6.0 - 1.75 * lg));
+	if (o->classroom)
+		s->dot_r = fmax(s->dot_r * 1.5, 1.6); /* thicker points for a projector */
+	s->dot_r = fmin(s->dot_r, 60);
 	err = render_dots_alloc(&s->dots, s->nclasses, s->cls_color, s->dot_r,
 				fmin(0.92, fmax(0.45, 0.9 - 0.2 * lg)));
 	if (err)
@@ -772,7 +868,7 @@ render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts
 	if ((s->has_loss || s->has_eval) && (err = draw_curves(s)))
 		goto out_free;
 	if (s->L.ntop > 0) {
-		double x0 = floor(s->L.outliers.x - 2 * s->L.s - s->badge_r),
+		double x0 = floor(s->L.outliers.x - 2 * s->L.t - s->badge_r),
 		       y0 = floor(s->L.slot[0].y - s->badge_r - 2);
 
 		s->col_rect = (render_rect){ x0, y0, ceil(s->L.outliers.x + s->L.outliers.w + 2) - x0,
@@ -818,7 +914,7 @@ ckpt_words(const render_scene *s, int c, char *buf, size_t n)
 	const render_frame_info *f = &s->in->frames[c];
 
 	if (isfinite(f->epoch))
-		snprintf(buf, n, "%s   \xc2\xb7   epoch %.2f", s->in->man->ckpt[c].name, f->epoch);
+		snprintf(buf, n, "%s  \xc2\xb7  epoch %.2f", s->in->man->ckpt[c].name, f->epoch);
 	else
 		snprintf(buf, n, "%s", s->in->man->ckpt[c].name);
 }
@@ -862,7 +958,7 @@ render_scene_describe(const render_scene *s, const render_time *tm, render_frame
 	else if (out->moving)
 		snprintf(out->line, sizeof(out->line), "checkpoint %d \xe2\x86\x92 %d of %zu", t.from + 1, t.to + 1, T);
 	else
-		snprintf(out->line, sizeof(out->line), "%s   \xc2\xb7   checkpoint %d of %zu", b, t.to + 1, T);
+		snprintf(out->line, sizeof(out->line), "%s  \xc2\xb7  checkpoint %d of %zu", b, t.to + 1, T);
 	/* the loss: logged values of the checkpoints shown, never in between */
 	if ((s->has_loss || s->has_eval) && s->in->frames[t.from].step >= 0 && s->in->frames[t.to].step >= 0) {
 		const double *v = s->has_loss ? Ls->loss : Ls->eval_loss;
@@ -895,15 +991,19 @@ static void
 draw_header(render_scene *s, cairo_t *cr, const render_time *tm, const render_frame_text *d)
 {
 	const render_layout *L = &s->L;
-	double sc = L->s, w, h, x = L->header.x + L->header.w, frac;
+	double sc = L->t, w, h, x = L->header.x + L->header.w, frac;
 	render_text_style big = style(50 * sc, 1, s->tc.fg, RENDER_ALIGN_RIGHT, 0);
 	render_text_style lab = style(28 * sc, 0, s->tc.muted, RENDER_ALIGN_RIGHT, 0);
 	render_text_style line = style(26 * sc, 0, s->tc.muted, RENDER_ALIGN_LEFT, L->header.w * 0.6);
 	size_t T = s->in->T;
 
 	if (d->step[0]) {
+		double lw;
+
 		render_text_draw(cr, d->step, &big, x, L->header.y - 6 * sc, &w, &h);
-		render_text_draw(cr, "step", &lab, x - w - 14 * sc, L->header.y + 12 * sc, NULL, NULL);
+		render_text_draw(cr, "step", &lab, x - w - 14 * sc, L->header.y + 12 * sc, &lw, NULL);
+		/* the line under the title stops short of the step block */
+		line.max_w = fmax(L->header.w * 0.3, L->header.w - w - lw - 50 * sc);
 	}
 	render_text_draw(cr, d->line, &line, L->header.x, L->header.y + 54 * sc, NULL, NULL);
 
@@ -922,13 +1022,22 @@ draw_dots(render_scene *s, cairo_surface_t *target, const render_time *tm)
 	const float *a = s->in->coords + (size_t)tm->from * s->in->n * 2;
 	const float *b = s->in->coords + (size_t)tm->to * s->in->n * 2;
 	float m = (float)tm->mix;
-	float sx = (float)(L->scatter.w / (2 * L->lim)), sy = (float)(L->scatter.h / (2 * L->lim));
-	float ox = (float)(L->scatter.x + L->lim * sx), oy = (float)(L->scatter.y + L->lim * sy);
+	float sx = (float)(L->scatter.w / (2 * L->limx)), sy = (float)(L->scatter.h / (2 * L->limy));
+	float ox = (float)(L->scatter.x + L->limx * sx), oy = (float)(L->scatter.y + L->limy * sy);
+	/* a point beyond the range sits on the edge, inside by its radius */
+	float ex = (float)(L->limx - (s->dot_r + 1) / sx), ey = (float)(L->limy - (s->dot_r + 1) / sy);
 	render_dot_target t;
 
+	s->nclamped = 0;
 	for (size_t i = 0; i < s->in->n; i++) {
 		float x = a[2 * i] + (b[2 * i] - a[2 * i]) * m, y = a[2 * i + 1] + (b[2 * i + 1] - a[2 * i + 1]) * m;
 
+		if (fabsf(x) > (float)L->limx || fabsf(y) > (float)L->limy) {
+			x = x > ex ? ex : x < -ex ? -ex : x;
+			y = y > ey ? ey : y < -ey ? -ey : y;
+			if (isfinite(x) && isfinite(y))
+				s->clamped[s->nclamped++] = (uint32_t)i;
+		}
 		s->xy[2 * i] = ox + x * sx;
 		s->xy[2 * i + 1] = oy - y * sy;
 	}
@@ -943,37 +1052,114 @@ draw_dots(render_scene *s, cairo_surface_t *target, const render_time *tm)
 	cairo_surface_mark_dirty(target);
 }
 
+/* Points held at the edge: a small outward chevron says "further out". */
+static void
+draw_clamp_marks(render_scene *s, cairo_t *cr)
+{
+	const render_layout *L = &s->L;
+	double r = s->dot_r + 2.5 * L->t, cx = L->scatter.x + L->scatter.w / 2, cy = L->scatter.y + L->scatter.h / 2;
+
+	if (!s->nclamped)
+		return;
+	cairo_save(cr);
+	cairo_set_line_width(cr, fmax(1, 1.6 * L->t));
+	cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
+	set_rgb(cr, s->tc.fg, 0.85);
+	for (size_t k = 0; k < s->nclamped; k++) {
+		double x = s->xy[2 * s->clamped[k]], y = s->xy[2 * s->clamped[k] + 1];
+		double dx = x - cx, dy = y - cy, len = hypot(dx, dy);
+
+		if (!(len > 0))
+			continue;
+		dx /= len;
+		dy /= len;
+		/* a chevron pointing outward, just outside the dot */
+		cairo_move_to(cr, x + dx * r - dy * r * 0.7 - dx * r * 0.5, y + dy * r + dx * r * 0.7 - dy * r * 0.5);
+		cairo_line_to(cr, x + dx * r, y + dy * r);
+		cairo_line_to(cr, x + dx * r + dy * r * 0.7 - dx * r * 0.5, y + dy * r - dx * r * 0.7 - dy * r * 0.5);
+		cairo_stroke(cr);
+	}
+	cairo_restore(cr);
+}
+
+/*
+ * Where checkpoint c's badges go, as offsets from their points: placed once
+ * per checkpoint at its rest positions (render_layout_place_badges: no
+ * overlap, leader lines when pushed away), then carried with the points
+ * while they move, so that badges never jump between frames.
+ */
+static void
+place_badges(render_scene *s, int c, double r)
+{
+	const render_layout *L = &s->L;
+	const render_frame_info *f = &s->in->frames[c];
+	double px[RENDER_MAX_TOP], py[RENDER_MAX_TOP], bx[RENDER_MAX_TOP], by[RENDER_MAX_TOP];
+	double *dx = s->badge_dx + (size_t)c * RENDER_MAX_TOP, *dy = s->badge_dy + (size_t)c * RENDER_MAX_TOP;
+	int m = L->ntop < f->ntop ? L->ntop : f->ntop;
+
+	if (!isnan(dx[0]))
+		return;
+	for (int j = 0; j < m; j++) {
+		const float *p = s->in->coords + ((size_t)c * s->in->n + (size_t)f->top[j].index) * 2;
+		double x = fmax(-L->limx, fmin(L->limx, p[0])), y = fmax(-L->limy, fmin(L->limy, p[1]));
+
+		render_layout_scatter_px(L, x, y, &px[j], &py[j]);
+	}
+	render_layout_place_badges(px, py, m, r, s->badge_r, &L->scatter, bx, by);
+	for (int j = 0; j < RENDER_MAX_TOP; j++) {
+		dx[j] = j < m ? bx[j] - px[j] : 0;
+		dy[j] = j < m ? by[j] - py[j] : 0;
+	}
+}
+
 static void
 draw_rings(render_scene *s, cairo_t *cr, int c, double alpha)
 {
 	const render_layout *L = &s->L;
 	const render_frame_info *f = &s->in->frames[c];
-	double sc = L->s, r = s->dot_r + 7 * sc;
+	double sc = L->t, r = s->dot_r + 7 * sc;
+	const double *dx = s->badge_dx + (size_t)c * RENDER_MAX_TOP, *dy = s->badge_dy + (size_t)c * RENDER_MAX_TOP;
 
+	place_badges(s, c, r);
+	cairo_save(cr);
+	cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
+	cairo_clip(cr);
+	/* rings and leader lines first, badges on top of all of them */
 	for (int j = L->ntop < f->ntop ? L->ntop - 1 : f->ntop - 1; j >= 0; j--) {
 		size_t i = (size_t)f->top[j].index;
 		float x = s->xy[2 * i], y = s->xy[2 * i + 1];
-		double bx, by;
+		double d = hypot(dx[j], dy[j]);
 
 		if (!isfinite(x) || !isfinite(y))
 			continue;
-		cairo_save(cr);
-		cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
-		cairo_clip(cr);
 		cairo_set_line_width(cr, fmax(1.5, 4.5 * sc));
 		set_rgb(cr, s->tc.bg, 0.9 * alpha);
+		cairo_new_path(cr);
 		cairo_arc(cr, x, y, r, 0, 2 * M_PI);
 		cairo_stroke(cr);
 		cairo_set_line_width(cr, fmax(1, 2.5 * sc));
 		set_rgb(cr, s->tc.fg, alpha);
 		cairo_arc(cr, x, y, r, 0, 2 * M_PI);
 		cairo_stroke(cr);
-		bx = x + r * 0.8 + 2 * sc;
-		by = y - r * 0.8 - 2 * sc - 2 * s->badge_r;
-		cairo_set_source_surface(cr, s->badge[j], floor(bx), floor(by));
-		cairo_paint_with_alpha(cr, alpha);
-		cairo_restore(cr);
+		if (d > r + s->badge_r + 2) {
+			/* leader line from the ring to the badge */
+			cairo_set_line_width(cr, fmax(1, 1.5 * sc));
+			cairo_move_to(cr, x + dx[j] / d * r, y + dy[j] / d * r);
+			cairo_line_to(cr, x + dx[j] / d * (d - s->badge_r), y + dy[j] / d * (d - s->badge_r));
+			cairo_stroke(cr);
+		}
 	}
+	for (int j = L->ntop < f->ntop ? L->ntop - 1 : f->ntop - 1; j >= 0; j--) {
+		size_t i = (size_t)f->top[j].index;
+		float x = s->xy[2 * i], y = s->xy[2 * i + 1];
+
+		if (!isfinite(x) || !isfinite(y))
+			continue;
+		cairo_set_source_surface(cr, s->badge[j], floor(x + dx[j] - s->badge_r - 1),
+					 floor(y + dy[j] - s->badge_r - 1));
+		cairo_paint_with_alpha(cr, alpha);
+	}
+	cairo_restore(cr);
 }
 
 static void
@@ -981,7 +1167,7 @@ draw_loss_now(render_scene *s, cairo_t *cr, const render_time *tm, const render_
 {
 	const render_layout *L = &s->L;
 	int64_t s0 = s->in->frames[tm->from].step, s1 = s->in->frames[tm->to].step;
-	double sc = L->s, step, px;
+	double sc = L->t, step, px;
 
 	if (!s->has_loss && !s->has_eval)
 		return;
@@ -1130,6 +1316,7 @@ render_scene_draw(render_scene *s, cairo_surface_t *target, const render_time *t
 	draw_dots(s, target, tm);
 
 	cr = cairo_create(target);
+	draw_clamp_marks(s, cr);
 	if (tm->from != tm->to && tm->mix < 1)
 		draw_rings(s, cr, tm->from, 1 - tm->mix);
 	draw_rings(s, cr, tm->to, tm->from != tm->to ? tm->mix : 1);

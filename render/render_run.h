@@ -18,13 +18,16 @@ enum {
 	RENDER_TOP_LABEL_ISSUES = 1, /* the run's top label issues (dynamics.npy), given label -> usual prediction */
 };
 
+/* Text size factor of the classroom preset. */
+#define RENDER_CLASSROOM_TEXT 1.3
+
 typedef struct render_opts {
 	int width, height;             /* frame size in pixels, even, 16..8192 (1920x1080) */
 	int fps;                       /* frames per second (30; GIF uses at most 25) */
 	double seconds_per_checkpoint; /* time each checkpoint gets, motion included (1.0) */
 	double hold_seconds;           /* hold on the final frame (2.0) */
 	int crf;                       /* H.264/VP9 quality, lower is better (20) */
-	const char *preset;            /* libx264 preset ("medium") */
+	const char *preset;            /* libx264 preset ("medium"; --x264-preset) */
 	int theme;                     /* RENDER_THEME_LIGHT or RENDER_THEME_DARK */
 	const char *title;             /* title text; NULL: "ViT fine-tuning · <run name>" */
 	const char *frames_dir;        /* also write frame_000001.png ... here; NULL: no */
@@ -32,6 +35,11 @@ typedef struct render_opts {
 	int top_kind;                  /* RENDER_TOP_OUTLIERS (each checkpoint's) or RENDER_TOP_LABEL_ISSUES (the run's) */
 	int data_map;                  /* 1: a still is the data map; a video ends on it (render_datamap.h) */
 	int loss_log;                  /* 1: logarithmic loss axis (0) */
+	int classroom;                 /* 1: the classroom preset: text RENDER_CLASSROOM_TEXT
+					* times larger, thicker points (the command line
+					* also makes it 2 s per checkpoint) */
+	int spc_given;                 /* 1: seconds_per_checkpoint came from the user
+					* (a preset does not change it) */
 	render_thumb_load_fn thumb_load; /* thumbnail decoder (cli/ passes
 					  * embed_dataset_load_path); NULL: placeholders */
 	render_thumb_free_fn thumb_free; /* frees what thumb_load returned; NULL: embed_image_free */

@@ -22,6 +22,8 @@
 #include "embed/images/embed_dataset.h"
 #include "render/render_frame.h"
 #include "render/render_inputs.h"
+#include "render/render_layout.h"
+#include "render/render_palette.h"
 #include "render/render_run.h"
 #include "render/render_timeline.h"
 #include "test_util.h"
@@ -255,12 +257,103 @@ test_rest_frames_are_the_stills(void **state)
 	render_inputs_free(&in);
 }
 
+/* 1 when pixel (x, y) differs from `bg` (0xRRGGBB) by more than 60 in a channel: ink. */
+static int
+ink(cairo_surface_t *s, int x, int y, uint32_t bg)
+{
+	const unsigned char *d = cairo_image_surface_get_data(s);
+	uint32_t p = *(const uint32_t *)(d + (size_t)y * cairo_image_surface_get_stride(s) + (size_t)x * 4);
+
+	for (int sh = 0; sh < 24; sh += 8)
+		if (abs((int)((p >> sh) & 255) - (int)((bg >> sh) & 255)) > 60)
+			return 1;
+	return 0;
+}
+
+/*
+ * Heights in pixels of the runs of rows holding ink inside r (lines of
+ * text); their number in *nruns.
+ */
+static void
+ink_runs(cairo_surface_t *s, render_rect r, uint32_t bg, int *runs, int *nruns, int max)
+{
+	int run = 0;
+
+	*nruns = 0;
+	for (int y = (int)ceil(r.y); y <= (int)floor(r.y + r.h); y++) {
+		int any = 0;
+
+		for (int x = (int)ceil(r.x); x <= (int)floor(r.x + r.w) && !any; x++)
+			any = ink(s, x, y, bg);
+		if (any) {
+			run++;
+		} else if (run) {
+			if (*nruns < max)
+				runs[(*nruns)++] = run;
+			run = 0;
+		}
+	}
+	if (run && *nruns < max)
+		runs[(*nruns)++] = run;
+}
+
+/*
+ * Text stays readable on a small frame: at 640x360 the scatter's tick
+ * labels and an outlier's caption lines are measured in pixels (ink
+ * height of the glyphs): at least 6 px (digits of the 11 px minimum font
+ * are 8), where the layout scaled to 1/3 of
+ * 1080p used to draw them 4 px high (a 5.7 px font).
+ */
+static void
+test_text_height_640x360(void **state)
+{
+	render_theme_colors tc;
+	render_layout L;
+	render_opts o;
+	cairo_surface_t *s;
+	char *png = tu_path("small.png");
+	int runs[16], nr;
+
+	(void)state;
+	opts(&o);
+	assert_int_equal(render_still(work, -1, png, &o), 0);
+	s = cairo_image_surface_create_from_png(png);
+	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
+	render_theme_colors_get(o.theme, &tc);
+	render_layout_compute(&L, 640, 360, 8, 1.0);
+	assert_true(RENDER_SMALL_TEXT * L.t >= RENDER_MIN_TEXT_PX);
+
+	/* the x tick labels: between the scatter and the loss title */
+	{
+		render_rect r = { L.scatter.x, L.scatter.y + L.scatter.h + 2, L.scatter.w,
+				  L.loss.y - 40 * L.t - (L.scatter.y + L.scatter.h + 2) - 1 };
+
+		ink_runs(s, r, render_rgb_pack(tc.bg) & 0xffffff, runs, &nr, 16);
+		print_message("640x360: scatter tick labels %d px high (%d run(s))\n", nr ? runs[0] : 0, nr);
+		assert_int_equal(nr, 1);
+		assert_true(runs[0] >= 6);
+	}
+	/* the first outlier's caption: class name, then how unusual */
+	{
+		render_rect r = { L.slot[0].x, L.thumb[0].y + L.thumb[0].h + 3, L.slot[0].w,
+				  L.slot[0].y + L.slot[0].h - (L.thumb[0].y + L.thumb[0].h + 3) - 1 };
+
+		ink_runs(s, r, render_rgb_pack(tc.bg) & 0xffffff, runs, &nr, 16);
+		print_message("640x360: caption lines %d and %d px high\n", nr > 0 ? runs[0] : 0, nr > 1 ? runs[1] : 0);
+		assert_true(nr >= 2);
+		for (int i = 0; i < nr; i++)
+			assert_true(runs[i] >= 6);
+	}
+	cairo_surface_destroy(s);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_frame_agrees_with_the_csvs),
 		cmocka_unit_test(test_rest_frames_are_the_stills),
+		cmocka_unit_test(test_text_height_640x360),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -414,21 +414,22 @@ test_still_thumbnails(void **state)
 		small_opts(&o, W, H);
 		test_thumb_calls = 0;
 		assert_int_equal(render_still(dir, 200, png, &o), 0);
-		/* only the 8 outliers of the checkpoint were decoded */
-		assert_int_equal(test_thumb_calls, 8);
+		render_layout_compute(&L, W, H, 8, 1.0);
+		/* only the outliers shown were decoded: 8, or 4 on a small frame */
+		assert_int_equal(L.ntop, size ? 8 : 4);
+		assert_int_equal(test_thumb_calls, L.ntop);
 		s = cairo_image_surface_create_from_png(png);
 		assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
 		assert_int_equal(cairo_image_surface_get_width(s), W);
-		render_layout_compute(&L, W, H, 8);
-		for (int j = 0; j < 8; j++) {
+		for (int j = 0; j < L.ntop; j++) {
 			render_rect fit;
 			double k;
 			int idx = test_top_index(&w, 1, j);
 
 			render_layout_fit(&L.thumb[j], 32, 32, &fit, &k);
-			/* whole-number nearest-neighbour scale: 4x at 1080p */
+			/* whole-number nearest-neighbour scale: 3x at 1080p */
 			if (size)
-				assert_true(k == 4);
+				assert_true(k == 3);
 			/* every pixel inside the image, away from the badge corner, is the sample's colour */
 			for (int y = (int)(fit.y + fit.h / 2); y < (int)(fit.y + fit.h) - 3; y += 3)
 				for (int x = (int)(fit.x + fit.w / 2); x < (int)(fit.x + fit.w) - 3; x += 3)
@@ -440,7 +441,7 @@ test_still_thumbnails(void **state)
 	small_opts(&o, 640, 360);
 	assert_int_equal(render_still(dir, -1, png, &o), 0);
 	s = cairo_image_surface_create_from_png(png);
-	render_layout_compute(&L, 640, 360, 8);
+	render_layout_compute(&L, 640, 360, 8, 1.0);
 	assert_int_equal(pixel(s, (int)(L.thumb[0].x + L.thumb[0].w / 2), (int)(L.thumb[0].y + L.thumb[0].h / 2)) &
 				 0xffffff,
 			 thumb_color(test_top_index(&w, 2, 0)));
@@ -487,7 +488,7 @@ test_still_content(void **state)
 		assert_int_equal(render_still(dir, -1, png, &o), 0);
 		s = cairo_image_surface_create_from_png(png);
 		render_theme_colors_get(theme, &tc);
-		render_layout_compute(&L, 1280, 720, 8);
+		render_layout_compute(&L, 1280, 720, 8, 1.0);
 		assert_int_equal(pixel(s, 1, 1) & 0xffffff, render_rgb_pack(tc.bg) & 0xffffff);
 		/* each class colour is present in the scatter (dots are translucent: the
 		 * dense centres reach near the full colour) */
@@ -532,9 +533,9 @@ test_still_no_loader(void **state)
 	s = cairo_image_surface_create_from_png(png);
 	assert_int_equal(cairo_surface_status(s), CAIRO_STATUS_SUCCESS);
 	render_theme_colors_get(o.theme, &tc);
-	render_layout_compute(&L, 480, 270, 8);
+	render_layout_compute(&L, 480, 270, 8, 1.0);
 	assert_int_equal(pixel(s, 1, 1) & 0xffffff, render_rgb_pack(tc.bg) & 0xffffff);
-	for (int j = 0; j < 8; j++) {
+	for (int j = 0; j < L.ntop; j++) {
 		render_rect fit;
 		double k;
 		uint32_t c;
@@ -587,7 +588,7 @@ test_still_extreme(void **state)
 			assert_true(bg > (long)sizes[i][0] * sizes[i][1] / 50);
 		}
 		if (sizes[i][0] >= 640 && sizes[i][1] >= 640) {
-			render_layout_compute(&L, sizes[i][0], sizes[i][1], 8);
+			render_layout_compute(&L, sizes[i][0], sizes[i][1], 8, 1.0);
 			for (int c = 0; c < 12; c++) /* the 12 samples are of classes 0..11 at most */
 				dots += count_color(s, L.scatter, render_rgb_pack(render_class_color(c, o.theme)), 40);
 			print_message("%dx%d: %ld scatter pixels of a class colour\n", sizes[i][0], sizes[i][1], dots);
@@ -601,6 +602,56 @@ test_still_extreme(void **state)
 	test_thumb_calls = 0;
 	assert_int_equal(render_still(dir, -1, png, &o), 0);
 	assert_int_equal(test_thumb_calls, 0);
+}
+
+/* Outlier badges never overlap each other or the other rings, even when the outliers bunch up. */
+static void
+test_badges_apart(void **state)
+{
+	render_rect b = { 100, 100, 800, 500 };
+	double px[8], py[8], bx[8], by[8], rr = 12, br = 13;
+
+	(void)state;
+	for (int layout = 0; layout < 3; layout++) {
+		for (int j = 0; j < 8; j++) {
+			/* all on one spot; a tight cluster; a cluster in a corner */
+			px[j] = layout == 0 ? 400 : layout == 1 ? 400 + (j % 3) * 9 : 106 + (j % 3) * 7;
+			py[j] = layout == 0 ? 300 : layout == 1 ? 300 + (j / 3) * 9 : 106 + (j / 3) * 7;
+		}
+		render_layout_place_badges(px, py, 8, rr, br, &b, bx, by);
+		for (int j = 0; j < 8; j++) {
+			assert_true(bx[j] - br >= b.x && bx[j] + br <= b.x + b.w);
+			assert_true(by[j] - br >= b.y && by[j] + br <= b.y + b.h);
+			for (int i = 0; i < j; i++)
+				assert_true(hypot(bx[i] - bx[j], by[i] - by[j]) >= 2 * br);
+			for (int i = 0; i < 8; i++)
+				if (i != j && layout > 0) /* one spot: every ring is the badge's own */
+					assert_true(hypot(bx[j] - px[i], by[j] - py[i]) >= rr + br);
+		}
+	}
+}
+
+/* One far point cannot squeeze the cloud: the axes follow the bulk of every frame. */
+static void
+test_robust_range(void **state)
+{
+	enum { T = 3, N = 1000 };
+	static float c[T * N * 2];
+	double rx, ry;
+
+	(void)state;
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < N; i++) {
+			/* frame t spans +-(t + 1) in x, +-0.5 in y */
+			c[(t * N + i) * 2] = (float)((t + 1) * (2.0 * i / (N - 1) - 1));
+			c[(t * N + i) * 2 + 1] = (float)(0.5 * (2.0 * ((i * 7) % N) / (N - 1) - 1));
+		}
+	c[0] = 100; /* frame 0's single outlier */
+	c[1] = -100;
+	render_layout_robust_range(c, T, N, &rx, &ry);
+	print_message("robust range %.3f x %.3f\n", rx, ry);
+	assert_true(rx > 3 && rx < 3 * 1.1); /* the widest frame's bulk, not the outlier */
+	assert_true(ry > 0.5 && ry < 0.5 * 1.1);
 }
 
 static void
@@ -622,6 +673,8 @@ main(void)
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_timeline),
 		cmocka_unit_test(test_palette),
+		cmocka_unit_test(test_badges_apart),
+		cmocka_unit_test(test_robust_range),
 		cmocka_unit_test(test_dots_blit),
 		cmocka_unit_test(test_dots_match_cairo),
 		cmocka_unit_test(test_cjk_text),
