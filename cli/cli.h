@@ -29,6 +29,18 @@ void cli_html_thumbs(render_html_opts *o);
 cli_group cli_embed_group(embed_stage_opts *o);
 cli_group cli_analyze_group(analysis_opts *o);
 cli_group cli_render_group(render_opts *o);
+/* The rendering options that apply to one still (`frame`). */
+cli_group cli_frame_group(render_opts *o);
+
+/*
+ * Checks of an output path made before any work: its folder must exist
+ * and be writable (vitviz creates no missing folders for -o; VV_EIO, exit
+ * 4); a still must be named .png (VV_EINVAL); a video .mp4, .gif or .webm
+ * (VV_EINVAL), with `frames_dir` (or NULL) under an existing folder too.
+ */
+int cli_check_out_parent(const char *path);
+int cli_check_png(const char *path);
+int cli_check_video(const char *path, const char *frames_dir);
 
 /*
  * render_opts_default() plus what only cli/ may wire in: thumbnails are

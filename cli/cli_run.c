@@ -93,6 +93,11 @@ cli_run(int argc, char **argv)
 	eo.run = pos[0];
 	eo.workdir = work;
 
+	/* the outputs' names and folders before the expensive work, not after */
+	if ((err = cli_check_video(r.out, ro.frames_dir)) || (!vv_is_dir(work) && (err = cli_check_out_parent(work)))) {
+		rc = cli_fail(err);
+		goto out;
+	}
 	if ((err = cli_shard_resolve(&eo))) {
 		rc = cli_fail(err);
 		goto out;

@@ -93,7 +93,7 @@ cli_embed(int argc, char **argv)
 		   1, "one RUN folder", &c, 1, pos);
 	if (rc < 0 && !o.data)
 		rc = cli_fail(vv_error(VV_EINVAL, "embed: --data is required"));
-	if (rc < 0 && !(rc = cli_fail(cli_shard_resolve(&o)))) {
+	if (rc < 0 && !(rc = cli_fail(cli_check_out_parent(c.out))) && !(rc = cli_fail(cli_shard_resolve(&o)))) {
 		o.run = pos[0];
 		o.workdir = c.out;
 		rc = cli_fail(embed_stage_run(&o));
@@ -138,9 +138,11 @@ render_cmd(int argc, char **argv, const cli_opt *out_opts, const char *usage, in
 
 	cli_render_opts_default(&o);
 	g[0] = (cli_group){ "Output", out_opts, cmd_apply, &c };
-	g[1] = cli_render_group(&o);
+	/* a still lists only the options that apply to one picture */
+	g[1] = still ? cli_frame_group(&o) : cli_render_group(&o);
 	rc = parse(argc, argv, g, 2, usage, 1, "one WORK folder", &c, 1, pos);
-	if (rc < 0)
+	/* the output's name and folder before any work */
+	if (rc < 0 && !(rc = cli_fail(still ? cli_check_png(c.out) : cli_check_video(c.out, o.frames_dir))))
 		rc = cli_fail(still ? render_still(pos[0], c.step, c.out, &o)
 				    : render_run(pos[0], c.out, &o));
 	free(pos);
@@ -186,8 +188,10 @@ cli_report(int argc, char **argv)
 		o.checkpoint_step = c.step;
 		o.out_path = c.out;
 		o.by = c.by;
-		rc = cli_fail(c.cartography ? analysis_cartography_export(pos[0], c.cartography)
-					    : analysis_report(pos[0], &o));
+		rc = cli_fail(c.out ? cli_check_out_parent(c.out) : 0);
+		if (!rc)
+			rc = cli_fail(c.cartography ? analysis_cartography_export(pos[0], c.cartography)
+						    : analysis_report(pos[0], &o));
 	}
 	free(pos);
 	return rc;

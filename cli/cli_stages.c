@@ -1,11 +1,16 @@
 /* cli_stages.c - the options of each stage, as tables for cli_parse(). */
 #include "cli/cli.h"
 #include "common/vv_error.h"
+#include "common/vv_fs.h"
 #include "common/vv_log.h"
 #include "embed/images/embed_dataset.h"
+#include "render/render_encode.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 int
 cli_fail(int err)
@@ -14,6 +19,47 @@ cli_fail(int err)
 		return 0;
 	fprintf(stderr, "vitviz: %s\n", vv_errmsg()[0] ? vv_errmsg() : vv_strerror(err));
 	return vv_exit_code(err);
+}
+
+int
+cli_check_out_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	int err = 0;
+
+	if (!dir)
+		return vv_error(VV_ENOMEM, "out of memory");
+	if (!vv_is_dir(dir))
+		err = vv_error(VV_EIO, "%s: no such folder \"%s\" (vitviz does not create it; make it first)", path, dir);
+	else if (access(dir, W_OK | X_OK) != 0)
+		err = vv_error(VV_EIO, "%s: folder \"%s\" is not writable", path, dir);
+	free(dir);
+	return err;
+}
+
+int
+cli_check_png(const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n < 5 || strcasecmp(path + n - 4, ".png"))
+		return vv_error(VV_EINVAL, "%s: frame writes PNG images; name the output .png", path);
+	return cli_check_out_parent(path);
+}
+
+int
+cli_check_video(const char *path, const char *frames_dir)
+{
+	render_format fmt;
+	int err = 0;
+
+	if (path && ((err = render_format_from_path(path, &fmt)) || (err = cli_check_out_parent(path))))
+		return err;
+	/* the frames folder itself may be made, not its parents */
+	if (frames_dir && !vv_is_dir(frames_dir))
+		err = cli_check_out_parent(frames_dir);
+	return err;
 }
 
 int
@@ -196,6 +242,25 @@ render_apply(void *ctx, int id, const char *arg)
 		break;
 	}
 	return err;
+}
+
+/* The options of render_opts_table that a still uses (same ids). */
+static const char *const frame_names[] = { "size", "preset", "theme", "title", "data-map", "top", NULL };
+
+cli_group
+cli_frame_group(render_opts *o)
+{
+	static cli_opt table[sizeof(render_opts_table) / sizeof(render_opts_table[0])];
+
+	if (!table[0].name) {
+		size_t k = 0;
+
+		for (size_t i = 0; render_opts_table[i].name; i++)
+			for (size_t j = 0; frame_names[j]; j++)
+				if (!strcmp(render_opts_table[i].name, frame_names[j]))
+					table[k++] = render_opts_table[i];
+	}
+	return (cli_group){ "Rendering options", table, render_apply, o };
 }
 
 cli_group

@@ -3,6 +3,7 @@
 #include "render/render_run.h"
 #include "common/vv_error.h"
 #include "common/vv_fs.h"
+#include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "render/render_datamap.h"
 #include "render/render_encode.h"
@@ -87,12 +88,51 @@ new_frame(const render_opts *o)
 	return f;
 }
 
+/*
+ * The title: the option, which is then kept in <workdir>/render.json for
+ * later `frame` and `render` calls; else the one kept there; else NULL (the
+ * default).  *out is *o with that title (its string lives in a static
+ * buffer until the next call).
+ */
+static int
+with_title(const char *workdir, const render_opts *o, render_opts *out)
+{
+	static char kept[1024];
+	char *path = vv_path_join(workdir, "render.json");
+	cJSON *j = NULL;
+	int err = 0;
+
+	*out = *o;
+	if (!path)
+		return vv_error(VV_ENOMEM, "out of memory");
+	if (o->title) {
+		j = cJSON_CreateObject();
+		if (!j || !cJSON_AddStringToObject(j, "title", o->title))
+			err = vv_error(VV_ENOMEM, "out of memory");
+		else
+			err = vv_json_save(path, j);
+	} else if (vv_is_file(path)) {
+		j = vv_json_load(path);
+		if (!j) {
+			vv_warn("%s; the default title is used", vv_errmsg());
+			vv_error_clear();
+		} else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "title"))) {
+			snprintf(kept, sizeof(kept), "%s", vv_json_get_string(j, "title", ""));
+			out->title = kept;
+		}
+	}
+	cJSON_Delete(j);
+	free(path);
+	return err;
+}
+
 int
 render_still(const char *workdir, int64_t checkpoint_step, const char *png_path, const render_opts *o)
 {
 	render_inputs *in = NULL;
 	render_scene *sc = NULL;
 	cairo_surface_t *frame = NULL;
+	render_opts ot;
 	render_time tm;
 	int err, c;
 
@@ -106,9 +146,20 @@ render_still(const char *workdir, int64_t checkpoint_step, const char *png_path,
 		goto out_inputs;
 	c = render_inputs_find_step(in, checkpoint_step);
 	if (c < 0) {
-		err = vv_error(VV_ENOTFOUND, "%s: no checkpoint at step %lld", workdir, (long long)checkpoint_step);
+		char list[256] = "";
+		size_t len = 0;
+
+		/* say which steps there are */
+		for (size_t i = 0; i < in->T && len < sizeof(list) - 24; i++)
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%lld", i ? ", " : "",
+						(long long)in->frames[i].step);
+		err = vv_error(VV_ENOTFOUND, "%s: no checkpoint at step %lld (steps: %s%s)", workdir,
+			       (long long)checkpoint_step, list, len >= sizeof(list) - 24 ? ", ..." : "");
 		goto out_inputs;
 	}
+	if ((err = with_title(workdir, o, &ot)))
+		goto out_inputs;
+	o = &ot;
 	if ((err = render_scene_alloc(&sc, in, o)))
 		goto out_inputs;
 	frame = new_frame(o);
@@ -168,6 +219,7 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 	render_format fmt = RENDER_FMT_MP4;
 	render_time prev = { -1, -1, 0 };
 	cairo_surface_t *card = NULL; /* the data map end card, or NULL */
+	render_opts ot;
 	int64_t nframes;
 	double t0;
 	int fps, err;
@@ -191,6 +243,9 @@ render_run(const char *workdir, const char *out_path, const render_opts *o)
 	if (o->top_kind == RENDER_TOP_LABEL_ISSUES && (err = render_issues_apply(workdir, in)))
 		goto out_inputs;
 	vv_debug("render: inputs loaded in %.3f s", vv_now() - t0);
+	if ((err = with_title(workdir, o, &ot)))
+		goto out_inputs;
+	o = &ot;
 	if ((err = render_scene_alloc(&sc, in, o)))
 		goto out_inputs;
 	vv_debug("render: scene ready at %.3f s", vv_now() - t0);

@@ -29,7 +29,9 @@ typedef struct render_opts {
 	int crf;                       /* H.264/VP9 quality, lower is better (20) */
 	const char *preset;            /* libx264 preset ("medium"; --x264-preset) */
 	int theme;                     /* RENDER_THEME_LIGHT or RENDER_THEME_DARK */
-	const char *title;             /* title text; NULL: "ViT fine-tuning · <run name>" */
+	const char *title;             /* title text, kept in <work>/render.json for later
+					* renders; NULL: the kept one, else "ViT fine-tuning
+					* · <run name>" */
 	const char *frames_dir;        /* also write frame_000001.png ... here; NULL: no */
 	int top;                       /* outliers shown, 0..8 (8) */
 	int top_kind;                  /* RENDER_TOP_OUTLIERS (each checkpoint's) or RENDER_TOP_LABEL_ISSUES (the run's) */

@@ -716,7 +716,7 @@ embed_ckpt_discover_opts(const char *path, const embed_ckpt_opts *opts, embed_ck
 
 	*pl = NULL;
 	if (!vv_is_dir(path) && !vv_is_file(path))
-		return vv_error(VV_ENOTFOUND, "%s: no such file or folder", path);
+		return vv_error(VV_ENOTFOUND, "%s: no such folder (or checkpoint file)", path);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return vv_error(VV_ENOMEM, "out of memory");
