@@ -25,6 +25,7 @@
 #include "embed/models/embed_model.h"
 #include "embed/models/embed_registry.h"
 #include "embed/models/embed_swin.h"
+#include "embed/models/embed_timm_tags.h"
 #include "tests/test_util.h"
 
 #define FIX "tests/fixtures/swin/"
@@ -321,6 +322,27 @@ test_registry(void **state)
 	assert_true(e->crop_pct == 1.0);
 	e = embed_registry_find("swin_large_patch4_window7_224", NULL);
 	assert_int_equal(e->stage_heads[0], 6);
+	/* every built-in Swin's default tag and preprocessing are timm's
+	 * (embed_timm_tags.c is generated from timm's source) */
+	{
+		size_t i, n = embed_registry_count(), seen = 0;
+
+		for (i = 0; i < n; i++) {
+			const embed_registry_entry *r = embed_registry_at(i);
+			const embed_timm_tag *tg;
+
+			if (strcmp(embed_registry_family(r), "swin") || !strcmp(r->default_tag, "test"))
+				continue;
+			tg = embed_timm_tag_find(r->name, strlen(r->name), r->default_tag);
+			assert_non_null(tg);
+			assert_int_equal(tg->img_size, r->img_size);
+			assert_int_equal(tg->interpolation, r->interpolation);
+			assert_true(tg->crop_pct == r->crop_pct);
+			assert_true(tg->mean[1] == r->mean[1] && tg->std[2] == r->std[2]);
+			seen++;
+		}
+		assert_int_equal(seen, 6);
+	}
 	{
 		embed_swin_config c = { .embed_dim = 96, .stages = 4, .depths = { 2, 2, 6, 2 },
 					.heads = { 3, 6, 12, 24 } };
