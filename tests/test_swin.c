@@ -276,8 +276,14 @@ test_bad_input(void **state)
 	put("win/config.json", cfg);
 	free(cfg);
 	assert_null(try_open(dir, NULL, &err));
-	assert_int_equal(err, VV_EINVAL);
+	assert_int_equal(err, VV_EFORMAT);
 	assert_non_null(strstr(vv_errmsg(), "config.json: window_size 9 does not fit stage 1"));
+	/* the CLI: one line naming the file, exit 3, no manifest */
+	assert_int_equal(tu_run("--quiet embed %s --data %s --limit 2 -o %s", dir, TU_DEMO_DATA,
+				tu_path("winwork")), 3);
+	if (tu_count_lines(tu_err()) != 1 || !strstr(tu_err(), "config.json: window_size 9"))
+		fail_msg("expected one line: %s", tu_err());
+	assert_false(tu_exists(tu_path("winwork/manifest.json")));
 
 	assert_null(try_open(FIX "bad_nostage.safetensors", "swin_test_a", &err));
 	assert_int_equal(err, VV_ENOTFOUND);

@@ -139,8 +139,8 @@ int embed_swin_infer(const embed_tensors *t, int layout, const char *prefix, int
  * mlp_ratio, qkv_bias, hidden_act ("gelu" only), layer_norm_eps,
  * use_absolute_embeddings (refused: transformers cannot run it), id2label
  * into `labels` (with the image size, for preprocessing defaults).  Then
- * embed_swin_config_validate().  VV_EFORMAT / VV_EINVAL / VV_EUNSUPPORTED
- * naming the file.
+ * embed_swin_config_validate().  VV_EFORMAT / VV_EUNSUPPORTED naming the
+ * file.
  */
 int embed_swin_config_parse(const char *name, const char *text, size_t len, embed_swin_config *c,
 			    embed_vit_config *labels);

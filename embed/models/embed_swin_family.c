@@ -36,23 +36,23 @@ embed_swin_config_validate(const embed_swin_config *c, const char *name)
 	    c->stages > EMBED_SWIN_MAX_STAGES || c->window < 1 || c->window > 64 ||
 	    c->patch < 1 || c->patch > 64 || c->image < 1 || c->image > EMBED_MAX_IMAGE ||
 	    !(c->ln_eps > 0 && c->ln_eps < 1))
-		return vv_error(VV_EINVAL, "%s: Swin embed_dim %d, %d stages, window %d, patch %d, "
+		return vv_error(VV_EFORMAT, "%s: Swin embed_dim %d, %d stages, window %d, patch %d, "
 				"image %d: out of range", name, c->embed_dim, c->stages, c->window,
 				c->patch, c->image);
 	if (c->image % c->patch)
-		return vv_error(VV_EINVAL, "%s: image size %d is not a multiple of the patch size %d",
+		return vv_error(VV_EFORMAT, "%s: image size %d is not a multiple of the patch size %d",
 				name, c->image, c->patch);
 	for (s = 0; s < c->stages; s++, ch *= 2) {
 		if (c->depths[s] < 1 || c->depths[s] > EMBED_MAX_LAYERS || c->heads[s] < 1 ||
 		    ch % c->heads[s] || ch > EMBED_MAX_HIDDEN || c->mlp_hidden[s] < 1 ||
 		    c->mlp_hidden[s] > EMBED_MAX_INTERMEDIATE)
-			return vv_error(VV_EINVAL, "%s: Swin stage %d: %d blocks, %d heads for %d "
+			return vv_error(VV_EFORMAT, "%s: Swin stage %d: %d blocks, %d heads for %d "
 					"channels, MLP %d: out of range or heads not dividing the "
 					"channels", name, s, c->depths[s], c->heads[s], ch,
 					c->mlp_hidden[s]);
 		embed_swin_stage_geometry(c, s, &res, &ws, &shift);
 		if (c->layout == EMBED_SWIN_HF && res < c->window)
-			return vv_error(VV_EINVAL, "%s: window_size %d does not fit stage %d's %dx%d "
+			return vv_error(VV_EFORMAT, "%s: window_size %d does not fit stage %d's %dx%d "
 					"feature map (image_size %d, patch %d): transformers builds "
 					"the relative position index for the %dx%d window and cannot "
 					"run this config", name, c->window, s, res, res, c->image,
@@ -272,7 +272,7 @@ embed_swin_config_parse(const char *name, const char *text, size_t len, embed_sw
 	    (err = int_array(name, root, "num_heads", c->heads, &nh)))
 		goto out;
 	if (nd != nh || !nd) {
-		err = vv_error(VV_EINVAL, "%s: %d depths but %d num_heads", name, nd, nh);
+		err = vv_error(VV_EFORMAT, "%s: %d depths but %d num_heads", name, nd, nh);
 		goto out;
 	}
 	c->stages = nd;
@@ -295,7 +295,7 @@ embed_swin_config_parse(const char *name, const char *text, size_t len, embed_sw
 		goto out;
 	}
 	if (!(c->mlp_ratio > 0 && c->mlp_ratio < 1000)) {
-		err = vv_error(VV_EINVAL, "%s: mlp_ratio %g out of range", name, c->mlp_ratio);
+		err = vv_error(VV_EFORMAT, "%s: mlp_ratio %g out of range", name, c->mlp_ratio);
 		goto out;
 	}
 	for (i = 0; i < c->stages; i++)
