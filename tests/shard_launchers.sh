@@ -86,6 +86,11 @@ stop() {
 		[ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null
 	done
 	sleep 0.2
+	# a step's slurmstepd outlives slurmd: end those of this cluster (their
+	# working folder is $S), nothing else
+	for d in /proc/[0-9]*; do
+		[ "$(readlink "$d/cwd" 2>/dev/null)" = "$S" ] && kill -KILL "${d#/proc/}" 2>/dev/null
+	done
 	[ -n "${TU_KEEP:-}" ] || rm -rf "$S"
 }
 trap stop EXIT
