@@ -248,11 +248,12 @@ draw_scatter_axes(render_scene *s, cairo_t *cr)
 	cairo_rectangle(cr, L->scatter.x, L->scatter.y, L->scatter.w, L->scatter.h);
 	cairo_fill(cr);
 	cairo_set_line_width(cr, fmax(1, 1.2 * sc));
-	/* grid lines about 60 text units apart, labelled (every other one when many) */
+	/* grid lines, labelled (every other one when many) */
 	{
 		for (int axis = 0; axis < 2; axis++) {
 			double lim = axis ? L->limy : L->limx, len = axis ? L->scatter.h : L->scatter.w;
-			double step = nice_step(-lim, lim, (int)fmax(2, len / (60 * sc)));
+			/* lines about 60 text units apart across, 40 up (labels are short) */
+			double step = nice_step(-lim, lim, (int)fmax(2, len / ((axis ? 40 : 60) * sc)));
 			long k0 = (long)ceil(-lim / step - 1e-9), k1 = (long)floor(lim / step + 1e-9);
 
 			for (long k = k0; k <= k1 && k1 - k0 < 200; k++) {
