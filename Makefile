@@ -30,7 +30,7 @@ TESTS     := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 # entry points that tests/test_fuzz_regress.c replays
 TESTLIB_OBJS := $(BUILD)/tests/test_util.o $(BUILD)/tests/fuzz/fuzz_targets.o
 
-.PHONY: all deps test asan demo bench fuzz fuzz-smoke fuzz-bins valgrind clean
+.PHONY: all deps test asan demo bench fuzz fuzz-smoke fuzz-long fuzz-bins valgrind clean
 all: vitviz
 
 # Installs the Debian packages when something is missing, then records the
@@ -116,11 +116,14 @@ asan:
 
 # libFuzzer harnesses (clang), one per parser of tests/fuzz/fuzz_targets.c, built
 # in build-fuzz/ with ASan + UBSan; scripts/fuzz.sh seeds each corpus
-# (tests/fuzz/corpus-<target>/) from the test fixtures and runs it.
-FUZZ_TARGETS = safetensors st_index pt pickle json config swin_config preproc trainer_state \
-               args_yaml summary_csv cifar jpeg png npy shard_part
+# (tests/fuzz/corpus-<target>/) from the test fixtures and runs it.  The
+# targets are the names in fuzz_targets.c's table (one line adds one).
+# `make fuzz` runs each FUZZ_SECONDS, `make fuzz-smoke` a few seconds,
+# `make fuzz-long` each until FUZZ_RUNS executions (10^7; hours for all).
+FUZZ_TARGETS := $(shell sed -n 's/^[[:space:]]*{ "\([a-z0-9_]*\)", t_[a-z0-9_]* },.*/\1/p' tests/fuzz/fuzz_targets.c)
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 4
+FUZZ_RUNS ?= 10000000
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_BINS = $(FUZZ_TARGETS:%=build-fuzz/fuzz_%)
 fuzz-bins:
@@ -134,6 +137,8 @@ fuzz: fuzz-bins
 	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-smoke: fuzz-bins
 	scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+fuzz-long: fuzz-bins
+	FUZZ_RUNS=$(FUZZ_RUNS) scripts/fuzz.sh 0 $(FUZZ_TARGETS)
 
 # an end-to-end `vitviz run` on a subset of the demo under valgrind
 valgrind: $(BUILD)/vitviz

@@ -2,8 +2,10 @@
 # Run the libFuzzer harnesses built by `make fuzz-bins` (build-fuzz/fuzz_<target>).
 #
 #   scripts/fuzz.sh SECONDS TARGET...
+#   FUZZ_RUNS=N scripts/fuzz.sh 0 TARGET...   (make fuzz-long: N executions each, no time limit)
 #
-# Each target runs for SECONDS on its corpus tests/fuzz/corpus-<target>/ (kept
+# Each target runs for SECONDS (0: no time limit; then FUZZ_RUNS bounds the
+# executions) on its corpus tests/fuzz/corpus-<target>/ (kept
 # between runs, gitignored), seeded from the test fixtures and from the
 # regression inputs tests/fixtures/fuzz/<target>/.  Crashing inputs are
 # written to build-fuzz/crash-<target>-*; copy them to
@@ -35,6 +37,9 @@ seeds() {
 	jpeg) find tests/fixtures -name '*.jpg' ;;
 	png) find tests/fixtures/image -name 'm_*.png' -o -name 'bad_*.png' ;;
 	npy) find tests/fixtures -name '*.npy' ;;
+	manifest) find tests/fixtures data/demo -name 'manifest.json' ;;
+	samples) find tests/fixtures -name 'samples.csv' ;;
+	label_map) find tests/fixtures -name '*label*map*.csv' ;;
 	shard_part) ;; # tests/fixtures/fuzz/shard_part/ is its corpus
 	esac
 }
@@ -63,14 +68,20 @@ for t in "$@"; do
 	log=build-fuzz/fuzz-$t.log
 	# -rss_limit_mb: the parsers bound their allocations well below this
 	# shellcheck disable=SC2086
-	"$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+	limit="-max_total_time=$secs"
+	[ -n "${FUZZ_RUNS:-}" ] && limit="$limit -runs=$FUZZ_RUNS"
+	t0=$(date +%s)
+	# shellcheck disable=SC2086
+	"$bin" $limit -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 -artifact_prefix="build-fuzz/crash-$t-" \
 		"$corpus" $extra > "$log" 2>&1
 	rc=$?
+	el=$(($(date +%s) - t0))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1)
+	rate=$(awk -v r="${runs:-0}" -v s="$el" 'BEGIN { printf "%.0f", (s > 0 ? r / s : r) }')
 	if [ $rc -eq 0 ]; then
-		echo "fuzz $t: ${runs:-?} runs in ${secs}s, $cov, corpus $(ls "$corpus" | wc -l), no crash"
+		echo "fuzz $t: ${runs:-?} runs in ${el}s ($rate exec/s), $cov, corpus $(ls "$corpus" | wc -l), no crash"
 	else
 		echo "fuzz $t: CRASH (exit $rc) after ${runs:-?} runs; see $log and build-fuzz/crash-$t-*"
 		grep -m3 -E 'ERROR|runtime error|SUMMARY' "$log"

@@ -22,16 +22,19 @@
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
 #include "render/render_encode.h"
+#include "render/render_layout.h"
+#include "render/render_palette.h"
 #include "render/render_run.h"
 #include "tests/render_testwork.h"
 #include "tests/test_util.h"
 
 static char work[128]; /* 3 checkpoints, 200 samples, loss with eval */
+static const test_work work_def = { 200, 3, 10, NULL, 1, 1, 1 };
 
 static int
 setup(void **state)
 {
-	test_work w = { 200, 3, 10, NULL, 1, 1, 1 };
+	test_work w = work_def;
 
 	(void)state;
 	vv_verbosity = 0;
@@ -227,12 +230,61 @@ test_mp4(void **state)
 	free(d.last_rgb);
 }
 
+/* The pixel (x, y) of a decoded ARGB32 frame, as 0xRRGGBB. */
+static uint32_t
+rgb_at(const decoded *d, int x, int y)
+{
+	return ((const uint32_t *)(d->last_rgb + (size_t)y * d->w * 4))[x] & 0xffffff;
+}
+
+/* 1 when each channel of a and b (0xRRGGBB) differs by at most tr, tg, tb. */
+static int
+rgb_near(uint32_t a, uint32_t b, int tr, int tg, int tb)
+{
+	return abs((int)((a >> 16) & 255) - (int)((b >> 16) & 255)) <= tr &&
+	       abs((int)((a >> 8) & 255) - (int)((b >> 8) & 255)) <= tg && abs((int)(a & 255) - (int)(b & 255)) <= tb;
+}
+
+/*
+ * The decoded last frame shows the last checkpoint: the theme's background
+ * exactly (a palette seed) in the corner, and in each thumbnail box (8, or
+ * 4 in a frame this small) the colour of the sample the analysis put there (the synthetic
+ * thumbnails are flat colours; the GIF maps each to its nearest palette
+ * entry - seeds, their blends with the background and a 5x6x4 colour cube
+ * - so each channel is off by less than a cube step).
+ */
+static void
+check_last_frame_pixels(const decoded *d, const render_opts *o, int tr, int tg, int tb)
+{
+	render_theme_colors tc;
+	render_layout L;
+
+	render_theme_colors_get(o->theme, &tc);
+	assert_int_equal(rgb_at(d, 1, 1), render_rgb_pack(tc.bg) & 0xffffff);
+	render_layout_compute(&L, d->w, d->h, 8, 1.0);
+	assert_true(L.ntop >= 4);
+	for (int j = 0; j < L.ntop; j++) {
+		render_rect fit;
+		double k;
+		int x, y;
+		uint32_t want = thumb_color(test_top_index(&work_def, work_def.T - 1, j)), got;
+
+		render_layout_fit(&L.thumb[j], 32, 32, &fit, &k);
+		x = (int)(fit.x + fit.w / 2);
+		y = (int)(fit.y + fit.h / 2);
+		got = rgb_at(d, x, y);
+		if (!rgb_near(got, want, tr, tg, tb))
+			fail_msg("thumbnail %d at (%d, %d): %06x, want %06x", j, x, y, got, want);
+	}
+}
+
 static void
 test_gif(void **state)
 {
-	char *out = tu_path("anim.gif");
+	char *out = tu_path("anim.gif"), *png = tu_path("gif_last.png");
 	render_opts o;
 	decoded d;
+	double psnr;
 
 	(void)state;
 	small_opts(&o);
@@ -244,7 +296,20 @@ test_gif(void **state)
 	assert_int_equal(d.frames, 35);
 	print_message("gif 10 fps: %d frames, duration %.2f s\n", d.frames, d.duration);
 	assert_true(fabs(d.duration - 3.5) < 0.011);
+	/* pixels: the held last frame is the last checkpoint's still, through the palette */
+	check_last_frame_pixels(&d, &o, 48, 40, 64);
+	assert_int_equal(render_still(work, -1, png, &o), 0);
+	psnr = psnr_vs_png(d.last_rgb, d.w, d.h, png);
+	print_message("gif last frame vs PNG still: PSNR %.2f dB\n", psnr);
+	assert_true(psnr >= 25);
 	free(d.last_rgb);
+	/* a dark theme: its own background, exactly */
+	o.theme = RENDER_THEME_DARK;
+	assert_int_equal(render_run(work, out, &o), 0);
+	assert_int_equal(decode_file(out, &d), 0);
+	check_last_frame_pixels(&d, &o, 48, 40, 64);
+	free(d.last_rgb);
+	o.theme = RENDER_THEME_LIGHT;
 
 	/* 30 fps asked: GIF runs at 25 (4 cs a frame) and keeps the duration */
 	o.fps = 30;
@@ -281,6 +346,11 @@ test_webm(void **state)
 	assert_int_equal(d.frames, 20);
 	print_message("webm: %d frames, duration %.3f s\n", d.frames, d.duration);
 	assert_true(fabs(d.duration - 2.0) < 0.011);
+	/* pixels: the last frame is the last checkpoint's still, through VP9 */
+	assert_int_equal(render_still(work, -1, tu_path("webm_last.png"), &o), 0);
+	print_message("webm last frame vs PNG still: PSNR %.2f dB\n",
+		      psnr_vs_png(d.last_rgb, d.w, d.h, tu_path("webm_last.png")));
+	assert_true(psnr_vs_png(d.last_rgb, d.w, d.h, tu_path("webm_last.png")) >= 30);
 	free(d.last_rgb);
 }
 

@@ -15,6 +15,7 @@
 #include "common/vv_json.h"
 #include "common/vv_log.h"
 #include "common/vv_npy.h"
+#include "common/vv_work.h"
 #include "embed/models/embed_config.h"
 #include "embed/models/embed_swin.h"
 #include "embed/images/embed_dataset.h"
@@ -25,6 +26,7 @@
 #include "embed/formats/embed_safetensors.h"
 #include "embed/formats/embed_tensors.h"
 #include "embed/formats/embed_timm_args.h"
+#include "embed/embed_labels.h"
 #include "embed/embed_merge.h"
 #include "embed/embed_shard.h"
 
@@ -403,6 +405,76 @@ t_shard_part(const uint8_t *data, size_t size)
 	return err;
 }
 
+/* The input as <tmpdir>/<sub>/<name>; the folder's path (static buffer) or NULL. */
+static const char *
+put_in_folder(const char *sub, const char *name, const uint8_t *data, size_t size)
+{
+	static char dir[128];
+	char rel[160];
+
+	if (!put_file("probe", data, 0))
+		return NULL;
+	snprintf(dir, sizeof(dir), "%s/%s", tmpdir, sub);
+	if (vv_mkdir_p(dir))
+		return NULL;
+	snprintf(rel, sizeof(rel), "%s/%s", sub, name);
+	return put_file(rel, data, size) ? dir : NULL;
+}
+
+/* A work folder's manifest.json as analyze / render / report read it. */
+static int
+t_manifest(const uint8_t *data, size_t size)
+{
+	const char *dir = put_in_folder("mwork", "manifest.json", data, size);
+	vv_manifest *m = NULL;
+	int err;
+
+	quiet();
+	if (!dir)
+		return VV_EIO;
+	err = vv_manifest_load(dir, &m);
+	vv_manifest_free(&m);
+	return err;
+}
+
+/* A work folder's samples.csv. */
+static int
+t_samples(const uint8_t *data, size_t size)
+{
+	const char *dir = put_in_folder("swork", "samples.csv", data, size);
+	vv_samples *s = NULL;
+	int err;
+
+	quiet();
+	if (!dir)
+		return VV_EIO;
+	err = vv_samples_load(dir, &s);
+	vv_samples_free(&s);
+	return err;
+}
+
+/* A --label-map CSV (data_class,model_class) matched against fixed class lists. */
+static int
+t_label_map(const uint8_t *data, size_t size)
+{
+	static const char *const dn[] = { "cat", "dog", "\xe7\x8c\xab", "bird" };
+	static const char *const mn[] = { "Cat", "dog", "airplane", "bird", "frog" };
+	const char *p = put_file("labels.csv", data, size);
+	embed_label_opts o = { .map_path = p };
+	int col[4], mode;
+
+	quiet();
+	if (!p)
+		return VV_EIO;
+	return embed_labels_match(dn, 4, "data", mn, 5, "config.json", &o, col, &mode);
+}
+
+/*
+ * Every harness: adding one is this one line (plus its function above);
+ * the Makefile's FUZZ_TARGETS is read from this table, and
+ * scripts/fuzz.sh seeds it from tests/fixtures/fuzz/<name>/ when that
+ * exists.
+ */
 const fuzz_target fuzz_targets[] = {
 	{ "safetensors", t_safetensors },
 	{ "st_index", t_st_index },
@@ -420,6 +492,9 @@ const fuzz_target fuzz_targets[] = {
 	{ "png", t_png },
 	{ "npy", t_npy },
 	{ "shard_part", t_shard_part },
+	{ "manifest", t_manifest },
+	{ "samples", t_samples },
+	{ "label_map", t_label_map },
 	{ NULL, NULL },
 };
 
