@@ -205,6 +205,26 @@ test_ms_layout(void **state)
 	m = open1(FIX "a_ms_ape.pth", NULL);
 	check(m, "a", "a_ape", TOL_F32);
 	embed_model_free(&m);
+	/* a run folder of its main.py: ckpt_epoch_<epoch>.pth, epoch order */
+	{
+		embed_ckpt_list *l = NULL;
+		char dir[512];
+
+		snprintf(dir, sizeof(dir), "%s", tu_path("msrun"));
+		assert_int_equal(vv_mkdir_p(dir), 0);
+		assert_int_equal(tu_sh("cp %s %s/ckpt_epoch_10.pth && cp %s %s/ckpt_epoch_2.pth && "
+				       "touch %s/log_rank0.txt", FIX "a_ms.pth", dir, FIX "a_ms.pth",
+				       dir, dir), 0);
+		assert_int_equal(embed_ckpt_discover(dir, &l), 0);
+		assert_int_equal(l->n, 2);
+		assert_string_equal(l->v[0].name, "ckpt_epoch_2");
+		assert_int_equal(l->v[0].step, 2);
+		assert_int_equal(l->v[1].step, 10);
+		assert_int_equal(embed_model_open(&l->v[1], &m), 0);
+		check(m, "a", "a_timm", TOL_F32);
+		embed_model_free(&m);
+		embed_ckpt_list_free(&l);
+	}
 	/* an --arch of the same shape works too */
 	m = open1(FIX "a_ms.pth", "swin_test_a");
 	check(m, "a", "a_timm", TOL_F32);

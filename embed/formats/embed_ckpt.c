@@ -73,6 +73,28 @@ parse_step(const char *name, int64_t *step)
 	return parse_step_n(name, strlen(name), step);
 }
 
+/*
+ * The epoch of the Swin Transformer code's (Microsoft) "ckpt_epoch_<n>"
+ * (its main.py saves ckpt_epoch_<epoch>.pth): 1 and *step set, else 0.
+ */
+#define MS_PREFIX "ckpt_epoch_"
+static int
+parse_ms_epoch(const char *name, size_t len, int64_t *step)
+{
+	size_t k = strlen(MS_PREFIX), i;
+	int64_t v = 0;
+
+	if (len <= k || strncmp(name, MS_PREFIX, k))
+		return 0;
+	for (i = k; i < len; i++) {
+		if (name[i] < '0' || name[i] > '9' || v > (INT64_MAX - 9) / 10)
+			return 0;
+		v = v * 10 + (name[i] - '0');
+	}
+	*step = v;
+	return 1;
+}
+
 /* Length of `name` without the first extension of `exts` it ends with, or 0. */
 static size_t
 stem_len(const char *name, const char *const *exts)
@@ -212,7 +234,8 @@ timm_probe(const char *file, embed_ckpt *c)
 	n = stem_len(base, timm_exts);
 	if (n)
 		base[n] = '\0';
-	parse_step(base, &c->step);
+	if (parse_step(base, &c->step) != 1)
+		parse_ms_epoch(base, strlen(base), &c->step);
 	c->name = base;
 	return 0;
 }
@@ -465,6 +488,20 @@ scan_run(const char *path, embed_ckpt_list *l, int *timm_extra)
 
 		if (stem && (!strncmp(names[i], "last.", 5) || !strncmp(names[i], "model_best.", 11)))
 			(*timm_extra)++;
+		if (stem && parse_ms_epoch(names[i], stem, &step)) {
+			/* the Swin code's ckpt_epoch_<epoch>.pth */
+			sub = vv_path_join(path, names[i]);
+			if (!sub) {
+				err = vv_error(VV_ENOMEM, "out of memory");
+				goto out_free_names;
+			}
+			if (vv_is_file(sub) && (err = timm_probe(sub, &l->v[l->n])) == 0)
+				l->n++;
+			free(sub);
+			if (err)
+				goto out_free_names;
+			continue;
+		}
 		r = parse_step_n(names[i], stem ? stem : strlen(names[i]), &step);
 		if (r == 0)
 			continue;
