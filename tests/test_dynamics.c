@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <cairo.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -831,6 +832,37 @@ test_stage_bad(void **state)
 	}
 }
 
+/* The commands: exit status and one line of error. */
+static void
+test_cli(void **state)
+{
+	char *dir = vv_path_join(tu_tmp, "cli"), *bad = vv_path_join(tu_tmp, "cli-bad");
+	cairo_surface_t *img;
+
+	(void)state;
+	make_workdir(dir, 0);
+	make_workdir(bad, WF_CLASSES);
+	assert_int_equal(tu_run("--quiet analyze %s", dir), 0);
+	assert_int_equal(tu_run("frame %s --data-map --size 640x360 -o %s", dir, tu_path("map.png")), 0);
+	img = cairo_image_surface_create_from_png(tu_path("map.png"));
+	assert_int_equal(cairo_surface_status(img), CAIRO_STATUS_SUCCESS);
+	assert_int_equal(cairo_image_surface_get_width(img), 640);
+	assert_int_equal(cairo_image_surface_get_height(img), 360);
+	cairo_surface_destroy(img);
+	assert_int_equal(tu_run("report %s --by label-issue --top 5", dir), 0);
+	assert_int_equal(tu_count_lines(tu_out()), 6);
+	assert_int_equal(tu_run("report %s --by labels", dir), 2);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_int_equal(tu_run("render %s --top nothing -o %s", dir, tu_path("x.mp4")), 2);
+	assert_int_equal(tu_run("analyze %s", bad), 3);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_non_null(strstr(tu_err(), "classes, but the checkpoints before have"));
+	assert_int_equal(tu_run("frame %s --data-map -o %s", bad, tu_path("none.png")), 3);
+	assert_false(tu_exists(tu_path("none.png")));
+	free(bad);
+	free(dir);
+}
+
 static int
 setup(void **state)
 {
@@ -859,6 +891,7 @@ main(void)
 		cmocka_unit_test(test_stage),
 		cmocka_unit_test(test_stage_no_logits),
 		cmocka_unit_test(test_stage_bad),
+		cmocka_unit_test(test_cli),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
