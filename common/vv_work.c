@@ -321,3 +321,53 @@ out_file:
 	free(file);
 	return err;
 }
+
+int
+vv_checkpoints_csv_write(const char *workdir)
+{
+	vv_manifest *m = NULL;
+	vv_outfile *f = NULL;
+	char *path = NULL;
+	size_t i;
+	int err;
+
+	err = vv_manifest_load(workdir, &m);
+	if (err)
+		return err;
+	path = vv_path_join(workdir, "checkpoints.csv");
+	if (!path) {
+		err = vv_error(VV_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	err = vv_outfile_open(&f, path);
+	if (err)
+		goto out_free;
+	fputs("order,checkpoint,step,epoch,embeddings,logits" VV_CSV_EOL, f->fp);
+	for (i = 0; i < m->nckpt; i++) {
+		const vv_ckpt_info *k = &m->ckpt[i];
+
+		fprintf(f->fp, "%zu,", i);
+		vv_csv_field(f->fp, k->name);
+		if (k->step >= 0)
+			fprintf(f->fp, ",%lld,", (long long)k->step);
+		else
+			fputs(",,", f->fp);
+		if (!isnan(k->epoch))
+			fprintf(f->fp, "%.9g", k->epoch);
+		fputs(",embeddings/", f->fp);
+		vv_csv_field(f->fp, k->name);
+		fputs(".npy,", f->fp);
+		if (k->has_logits) {
+			fputs("logits/", f->fp);
+			vv_csv_field(f->fp, k->name);
+			fputs(".npy", f->fp);
+		}
+		vv_csv_eol(f->fp);
+	}
+	err = vv_outfile_commit(&f);
+out_free:
+	vv_outfile_abort(&f);
+	free(path);
+	vv_manifest_free(&m);
+	return err;
+}

@@ -83,4 +83,13 @@ void vv_samples_free(vv_samples **ps);
 /* malloc'd "<workdir>/<sub>/<name><ext>" (sub may be NULL). */
 char *vv_work_path(const char *workdir, const char *sub, const char *name, const char *ext);
 
+/*
+ * Write <workdir>/checkpoints.csv from manifest.json: one row per
+ * checkpoint in step order (order,checkpoint,step,epoch,embeddings,logits;
+ * the paths relative to the work folder, logits empty without a head), so
+ * that users need not sort the .npy names, whose steps are not
+ * zero-padded.  Called wherever manifest.json is written.
+ */
+int vv_checkpoints_csv_write(const char *workdir);
+
 #endif

@@ -668,6 +668,8 @@ write_manifest(const merge *m)
 	err = vv_json_save(path, doc);
 	cJSON_Delete(doc);
 	free(path);
+	if (!err)
+		err = vv_checkpoints_csv_write(m->workdir);
 	return err;
 }
 

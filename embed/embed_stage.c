@@ -1030,6 +1030,8 @@ embed_stage_run(const embed_stage_opts *o)
 	if (!err) {
 		err = write_manifest(&s, entries);
 		if (!err)
+			err = vv_checkpoints_csv_write(o->workdir);
+		if (!err)
 			vv_info("embed: %zu computed, %zu reused -> %s", s.ckpts->n - reused, reused, o->workdir);
 	}
 out:

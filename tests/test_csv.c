@@ -174,12 +174,42 @@ test_python_reads_back(void **state)
 	}
 }
 
+/* checkpoints.csv lists the .npy files in step order, and they exist. */
+static void
+test_checkpoints_csv(void **state)
+{
+	char *p = vv_path_join(tu_path("work"), "checkpoints.csv");
+	vv_csv *c = NULL;
+	long long prev = -1;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(vv_csv_read(p, 1 << 20, &c), 0);
+	assert_int_equal((int)c->nrows, 2);
+	for (i = 0; i < c->nrows; i++) {
+		long long step = atoll(c->rows[i][vv_csv_col(c, "step")]);
+		char *emb = vv_path_join(tu_path("work"), c->rows[i][vv_csv_col(c, "embeddings")]);
+		char *lg = vv_path_join(tu_path("work"), c->rows[i][vv_csv_col(c, "logits")]);
+
+		assert_int_equal(atoll(c->rows[i][vv_csv_col(c, "order")]), (long long)i);
+		assert_true(step > prev);
+		prev = step;
+		assert_true(tu_exists(emb));
+		assert_true(tu_exists(lg));
+		free(emb);
+		free(lg);
+	}
+	vv_csv_free(&c);
+	free(p);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_outputs_are_rfc4180),
 		cmocka_unit_test(test_python_reads_back),
+		cmocka_unit_test(test_checkpoints_csv),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
