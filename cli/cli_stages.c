@@ -83,7 +83,7 @@ static const cli_opt embed_opts[] = {
 	{ "per-class", 0, "N", "embed the first N samples of each class", E_PER_CLASS },
 	{ "split", 0, "test|train", "CIFAR split to use (default test)", E_SPLIT },
 	{ "batch", 0, "B", "images per forward pass (default 16)", E_BATCH },
-	{ "threads", 0, "T", "BLAS threads (default: all cores)", E_THREADS },
+	{ "threads", 0, "T", "worker threads (default: all cores; the output is the same for any T)", E_THREADS },
 	{ "pool", 0, "cls|mean|head", "embedding: CLS token (default), mean of patch tokens, or what the head sees", E_POOL },
 	{ "arch", 0, "NAME", "architecture: timm name (default: from the checkpoint or args.yaml), "
 	  "jeonsworld config (R50-ViT-B_16, ...), flower model (vit_base_patch16_224_in21k, ...)", E_ARCH },
