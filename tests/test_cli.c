@@ -239,6 +239,132 @@ test_version_blas(void **state)
 	assert_non_null(strstr(tu_err(), "element-wise kernels: "));
 }
 
+/*
+ * `report` to stdout: the exact header (CRLF line ends), --top rows ranked
+ * 1..N by ascending score, each row naming its sample as samples.csv does.
+ */
+static void
+test_report_header(void **state)
+{
+	vv_csv *c = NULL, *s = NULL;
+	const char *out;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(tu_run("report %s --top 5", tu_path("work")), 0);
+	out = tu_out();
+	{
+		static const char hdr[] = "rank,index,path,label,label_name,score,predicted,predicted_name,"
+					  "misclassified,label_quality\r\n";
+
+		assert_true(!strncmp(out, hdr, sizeof(hdr) - 1));
+	}
+	assert_int_equal(tu_count_lines(out), 6);
+	assert_int_equal(vv_csv_parse("stdout", out, strlen(out), &c), 0);
+	assert_int_equal(vv_csv_read(tu_path("work/samples.csv"), 1 << 22, &s), 0);
+	assert_int_equal(c->nrows, 5);
+	for (i = 0; i < c->nrows; i++) {
+		int idx = atoi(c->rows[i][vv_csv_col(c, "index")]);
+
+		assert_int_equal(atoi(c->rows[i][vv_csv_col(c, "rank")]), (int)i + 1);
+		assert_true(idx >= 0 && (size_t)idx < s->nrows);
+		assert_string_equal(c->rows[i][vv_csv_col(c, "path")], s->rows[idx][vv_csv_col(s, "path")]);
+		assert_string_equal(c->rows[i][vv_csv_col(c, "label_name")], s->rows[idx][vv_csv_col(s, "label_name")]);
+	}
+	vv_csv_free(&s);
+	vv_csv_free(&c);
+}
+
+/* `info` lists every checkpoint, the loss log and the model; a folder without checkpoints is exit 3, one line. */
+static void
+test_info(void **state)
+{
+	(void)state;
+	assert_int_equal(tu_run("info %s", DEMO_RUN), 0);
+	assert_non_null(strstr(tu_out(), "30 checkpoint(s):"));
+	assert_non_null(strstr(tu_out(), "  checkpoint-15 "));
+	assert_non_null(strstr(tu_out(), "  checkpoint-450 "));
+	assert_non_null(strstr(tu_out(), "loss curve: trainer_state"));
+	assert_non_null(strstr(tu_out(), "classifier: 10 outputs"));
+	assert_non_null(strstr(tu_out(), "check: the weights build the model"));
+	assert_int_equal(tu_sh("mkdir -p '%s'", tu_path("empty_run")), 0);
+	assert_int_equal(tu_run("info %s", tu_path("empty_run")), 3);
+	assert_int_equal(tu_count_lines(tu_err()), 1);
+	assert_non_null(strstr(tu_err(), "empty_run"));
+}
+
+/*
+ * Class folders with CJK names end to end (paths, labels, rendering; the
+ * predictions of renamed folders are test_labels's): samples.csv, the
+ * manifest and the report carry the UTF-8 names and paths unchanged, the
+ * video and a still render, and a sample's thumbnail path resolves.
+ */
+static void
+test_cjk_class_folders(void **state)
+{
+	/* 狗 猫 鳥 bird: in byte order, the order of the class indices */
+	static const char *const names[3] = { "\xe7\x8b\x97", "\xe7\x8c\xab", "\xe9\xb3\xa5 bird" };
+	char data[256];
+	vv_csv *c = NULL;
+	size_t i;
+	int k;
+
+	(void)state;
+	snprintf(data, sizeof(data), "%s", tu_path("cjk_data")); /* tu_path's buffers rotate */
+	assert_int_equal(tu_demo_subset("cjk_run", 2), 0);
+	for (k = 0; k < 3; k++)
+		assert_int_equal(tu_sh("mkdir -p \"%s/%s\" && cp $(ls -d %s/%d/* | head -4) \"%s/%s/\"", data, names[k],
+				       DEMO_DATA, k, data, names[k]), 0);
+	/* data class -> model class (the demo model's classes are "0".."9") */
+	{
+		FILE *f = fopen(tu_path("cjk_map.csv"), "w");
+
+		assert_non_null(f);
+		fprintf(f, "data_class,model_class\n%s,0\n%s,1\n\"%s\",2\n", names[0], names[1], names[2]);
+		fclose(f);
+	}
+	assert_int_equal(tu_run("--quiet run %s --data %s --label-map %s -o %s --work %s %s", tu_path("cjk_run"), data,
+				tu_path("cjk_map.csv"), tu_path("cjk.mp4"), tu_path("cjk_work"), SMALL), 0);
+	assert_true(tu_exists(tu_path("cjk.mp4")));
+	assert_int_equal(vv_csv_read(tu_path("cjk_work/samples.csv"), 1 << 20, &c), 0);
+	assert_int_equal(c->nrows, 12);
+	for (i = 0; i < c->nrows; i++) {
+		const char *path = c->rows[i][vv_csv_col(c, "path")], *name = c->rows[i][vv_csv_col(c, "label_name")];
+
+		k = atoi(c->rows[i][vv_csv_col(c, "label")]);
+		assert_int_equal(k, (int)i / 4);
+		assert_string_equal(name, names[k]);
+		assert_true(!strncmp(path, names[k], strlen(names[k])) && path[strlen(names[k])] == '/');
+		assert_int_equal(tu_sh("test -f \"%s/%s\"", data, path), 0);
+	}
+	vv_csv_free(&c);
+	/* the manifest's classes */
+	{
+		char *buf = NULL;
+		size_t len;
+
+		assert_int_equal(vv_read_file(tu_path("cjk_work/manifest.json"), 1 << 20, &buf, &len), 0);
+		for (k = 0; k < 3; k++)
+			assert_non_null(strstr(buf, names[k]));
+		free(buf);
+	}
+	/* the report names CJK paths and labels as they are */
+	assert_int_equal(tu_run("report %s --top 3 -o %s", tu_path("cjk_work"), tu_path("cjk_top.csv")), 0);
+	assert_int_equal(vv_csv_read(tu_path("cjk_top.csv"), 1 << 20, &c), 0);
+	assert_int_equal(c->nrows, 3);
+	for (i = 0; i < c->nrows; i++) {
+		k = atoi(c->rows[i][vv_csv_col(c, "label")]);
+		assert_string_equal(c->rows[i][vv_csv_col(c, "label_name")], names[k]);
+		assert_int_equal(tu_sh("test -f \"%s/%s\"", data, c->rows[i][vv_csv_col(c, "path")]), 0);
+	}
+	vv_csv_free(&c);
+	/* a still with the CJK legend and the outliers' thumbnails read from the CJK paths */
+	assert_int_equal(tu_run("frame %s --checkpoint last -o %s --size 640x360", tu_path("cjk_work"),
+				tu_path("cjk.png")), 0);
+	assert_true(tu_exists(tu_path("cjk.png")));
+	assert_null(strstr(tu_err(), "warning"));
+}
+
 int
 main(void)
 {
@@ -250,6 +376,9 @@ main(void)
 		cmocka_unit_test(test_rerun_reuses),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_version_blas),
+		cmocka_unit_test(test_report_header),
+		cmocka_unit_test(test_info),
+		cmocka_unit_test(test_cjk_class_folders),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
