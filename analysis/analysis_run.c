@@ -1,6 +1,7 @@
 /* analysis_run.c - the `analyze` stage: PCA, alignment, outlier scores, loss. */
 #include "analysis/analysis_run.h"
 #include "analysis/analysis_dynamics_stage.h"
+#include "analysis/analysis_cache.h"
 #include "analysis/analysis_input.h"
 #include "analysis/analysis_loss.h"
 #include "analysis/analysis_out.h"
@@ -56,6 +57,8 @@ analysis_opts_default(analysis_opts *o)
 	o->ood_scale = ANALYSIS_OOD_MEDIAN;
 	o->loss_file = NULL;
 	o->top = 8;
+	o->shard_index = 0;
+	o->shard_count = 0;
 }
 
 static int
@@ -251,24 +254,57 @@ write_outlier_rows(struct run *r, size_t f, const int32_t *order, const int32_t 
 	}
 }
 
+/*
+ * Checkpoint f's PCA (into r->pca) and outlier scores (into r->scores):
+ * from <work>/analysis/ when it holds them for these embeddings and
+ * options, else computed and stored there.  sc: n doubles of scratch.
+ */
+static int
+frame_pca_scores(struct run *r, size_t f, double *sc)
+{
+	const vv_ckpt_info *c = &r->m->ckpt[f];
+	double *pca = r->pca + f * (size_t)r->n * 2;
+	float *scores = r->scores + f * (size_t)r->n;
+	char key[ANALYSIS_CACHE_KEY_MAX];
+	vv_array *emb = NULL;
+	int64_t i;
+	int err;
+
+	err = analysis_cache_key(r->workdir, r->m, f, r->n, r->d, r->o->k, r->o->metric,
+				 r->o->ood_scale, key);
+	if (err)
+		return err;
+	if (analysis_cache_load(r->workdir, c->name, key, r->n, pca, scores)) {
+		vv_debug("analyze: %s: PCA and outlier scores reused", c->name);
+		return 0;
+	}
+	if ((err = analysis_read_matrix(r->workdir, r->m, f, "embeddings", r->n, r->d, &emb)))
+		return err;
+	if ((err = analysis_pca2(emb->data, r->n, r->d, pca, NULL, NULL)) ||
+	    (err = analysis_ood_scores(emb->data, r->n, r->d, r->o->k, r->o->metric, r->o->ood_scale, sc, NULL))) {
+		vv_error_prefix("checkpoint %s", c->name);
+		goto out_free;
+	}
+	for (i = 0; i < r->n; i++)
+		scores[i] = (float)sc[i];
+	err = analysis_cache_store(r->workdir, c->name, key, r->n, pca, scores);
+out_free:
+	vv_array_free(&emb);
+	return err;
+}
+
 static int
 process_frame(struct run *r, size_t f, double *sc, int32_t *order, int32_t *pred, double *quality)
 {
 	const vv_ckpt_info *c = &r->m->ckpt[f];
 	analysis_frame *fr = &r->frames[f];
-	vv_array *emb = NULL, *lg = NULL;
+	vv_array *lg = NULL;
 	int have_pred = 0;
-	int64_t i;
 	size_t j;
 	int err;
 
-	if ((err = analysis_read_matrix(r->workdir, r->m, f, "embeddings", r->n, r->d, &emb)))
+	if ((err = frame_pca_scores(r, f, sc)))
 		return err;
-	if ((err = analysis_pca2(emb->data, r->n, r->d, r->pca + f * (size_t)r->n * 2, NULL, NULL)) ||
-	    (err = analysis_ood_scores(emb->data, r->n, r->d, r->o->k, r->o->metric, r->o->ood_scale, sc, NULL))) {
-		vv_error_prefix("checkpoint %s", c->name);
-		goto out_free;
-	}
 	if (c->has_logits) {
 		if ((err = analysis_read_matrix(r->workdir, r->m, f, "logits", r->n, -1, &lg)))
 			goto out_free;
@@ -284,8 +320,6 @@ process_frame(struct run *r, size_t f, double *sc, int32_t *order, int32_t *pred
 		}
 		have_pred = 1;
 	}
-	for (i = 0; i < r->n; i++)
-		r->scores[f * (size_t)r->n + i] = (float)sc[i];
 	if ((err = analysis_rank(r->scores + f * (size_t)r->n, r->n, order)))
 		goto out_free;
 	write_outlier_rows(r, f, order, have_pred ? pred : NULL, quality);
@@ -300,7 +334,6 @@ process_frame(struct run *r, size_t f, double *sc, int32_t *order, int32_t *pred
 	}
 out_free:
 	vv_array_free(&lg);
-	vv_array_free(&emb);
 	return err;
 }
 
@@ -486,6 +519,53 @@ out_free:
 	return err;
 }
 
+/*
+ * analyze --shard I/N: the PCA and outlier scores of checkpoints
+ * [I*t/N, (I+1)*t/N) into <work>/analysis/ (reused when current).
+ * Returns 1 when every checkpoint's entry is then there (this process
+ * assembles the outputs), 0 when other shards' are still missing, or an
+ * error.  Whole checkpoints are the units, so each PCA sees all its rows
+ * and stays exact.
+ */
+static int
+run_shard(struct run *r)
+{
+	size_t f, lo = r->t * (size_t)r->o->shard_index / (size_t)r->o->shard_count;
+	size_t hi = r->t * ((size_t)r->o->shard_index + 1) / (size_t)r->o->shard_count, missing = 0;
+	double *sc = malloc((size_t)r->n * sizeof(*sc));
+	int err = 0;
+
+	r->pca = malloc(r->t * (size_t)r->n * 2 * sizeof(*r->pca));
+	r->scores = malloc(r->t * (size_t)r->n * sizeof(*r->scores));
+	if (!sc || !r->pca || !r->scores) {
+		err = vv_error(VV_ENOMEM, "analyze: out of memory");
+		goto out_free;
+	}
+	for (f = lo; f < hi && !err; f++)
+		err = frame_pca_scores(r, f, sc);
+	for (f = 0; f < r->t && !err; f++) {
+		char key[ANALYSIS_CACHE_KEY_MAX];
+
+		err = analysis_cache_key(r->workdir, r->m, f, r->n, r->d, r->o->k, r->o->metric,
+					 r->o->ood_scale, key);
+		if (!err && !analysis_cache_load(r->workdir, r->m->ckpt[f].name, key, r->n,
+						 r->pca + f * (size_t)r->n * 2,
+						 r->scores + f * (size_t)r->n))
+			missing++;
+	}
+	if (!err && missing)
+		vv_info("analyze: shard %d/%d analysed checkpoints %zu..%zu; %zu of %zu still to come "
+			"from the other shards (the last one assembles)", r->o->shard_index,
+			r->o->shard_count, lo, hi ? hi - 1 : 0, missing, r->t);
+out_free:
+	free(sc);
+	free(r->pca);
+	free(r->scores);
+	r->pca = NULL;
+	r->scores = NULL;
+	return err ? err : !missing;
+}
+
 int
 analysis_run(const char *workdir, const analysis_opts *o)
 {
@@ -526,6 +606,8 @@ analysis_run(const char *workdir, const analysis_opts *o)
 		goto out_free;
 	if (outputs_fresh(&r)) {
 		vv_info("%s: analysis is up to date", workdir);
+	} else if (o->shard_count > 0 && (err = run_shard(&r)) <= 0) {
+		goto out_free; /* an error, or blocks of other shards still missing */
 	} else if ((err = load_loss(&r)) || (err = compute(&r))) {
 		goto out_free;
 	}

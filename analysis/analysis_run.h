@@ -40,6 +40,11 @@ typedef struct analysis_opts {
 	int ood_scale;         /* ANALYSIS_OOD_MEDIAN (default) or _NONE */
 	const char *loss_file; /* loss log overriding the manifest's (any kind), or NULL */
 	int top;               /* outliers listed per frame in analysis.json (8) */
+	int shard_index;       /* analyze --shard I/N: this process's I ... */
+	int shard_count;       /* ... and N; 0 = not sharded.  A shard computes
+				* the PCA and outlier scores of its own block
+				* of checkpoints into <work>/analysis/; the one
+				* that finds every block there assembles */
 } analysis_opts;
 
 /* Fill *o with the defaults above. */

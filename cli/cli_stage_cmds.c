@@ -4,6 +4,7 @@
 #include "analysis/analysis_cartography.h"
 #include "common/vv_error.h"
 #include "embed/embed_merge.h"
+#include "embed/embed_shard.h"
 
 #include <stddef.h>
 #include <stdlib.h>
@@ -104,17 +105,41 @@ cli_embed(int argc, char **argv)
 	return rc;
 }
 
+/* analyze --shard I/N (its own: run's --shard is the embedding's). */
+static const cli_opt analyze_shard_opts[] = {
+	{ "shard", 0, "I/N", "analyse block I of N of the checkpoints into WORK/analysis/; the "
+	  "shard that completes the set assembles the outputs", 0 },
+	{ NULL, 0, NULL, NULL, 0 },
+};
+
+static int
+analyze_shard_apply(void *ctx, int id, const char *arg)
+{
+	analysis_opts *o = ctx;
+	embed_shard sh;
+	int err;
+
+	(void)id;
+	err = embed_shard_parse(arg, &sh);
+	if (!err) {
+		o->shard_index = sh.index;
+		o->shard_count = sh.count;
+	}
+	return err;
+}
+
 int
 cli_analyze(int argc, char **argv)
 {
 	analysis_opts o;
-	cli_group g[1];
+	cli_group g[2];
 	char **pos = calloc((size_t)argc + 1, sizeof(char *));
 	int rc;
 
 	analysis_opts_default(&o);
 	g[0] = cli_analyze_group(&o);
-	rc = parse(argc, argv, g, 1, "usage: vitviz analyze WORK [options]\n\n"
+	g[1] = (cli_group){ "Sharding", analyze_shard_opts, analyze_shard_apply, &o };
+	rc = parse(argc, argv, g, 2, "usage: vitviz analyze WORK [--shard I/N] [options]\n\n"
 		   "PCA, alignment, outlier scores and the loss curve for an embedded work folder.",
 		   1, "one WORK folder", NULL, 0, pos);
 	/* parts of sharded embed runs: merged first, or named when missing */
