@@ -1,8 +1,8 @@
 /*
  * test_cli_opts.c - each option of embed / analyze / render has the effect
  * its help line promises, seen in the outputs: --limit and --per-class in
- * samples.csv, --pool in the manifest and the embeddings, --batch and
- * --threads change nothing; --k, --metric, --ood-scale, --align and --loss
+ * samples.csv, --pool in the manifest and the embeddings, --threads
+ * changes nothing, --batch nothing beyond float32 rounding; --k, --metric, --ood-scale, --align and --loss
  * in analysis.json and the scores; --size, --fps, --seconds-per-checkpoint,
  * --hold and --frames in the frames written, --theme in the pixels, --crf
  * in the file size.  (--force: test_rerun; --strict: test_badinput;
@@ -119,21 +119,26 @@ test_embed_options(void **state)
 		assert_true(tu_files_equal(tu_path(a), tu_path(b)));
 	}
 	/*
-	 * --batch: the same embeddings, byte for byte; the classifier's logits
-	 * within float32 rounding (its GEMM's shape is the batch: 6e-8 seen)
+	 * --batch: the same embeddings and logits within float32 rounding (the
+	 * GEMMs' shapes follow the batch: SkylakeX kernels gave identical
+	 * embeddings and logits 6e-8 apart, Haswell kernels differ in the
+	 * embeddings too); the help promises sameness for --threads only
 	 */
 	assert_int_equal(tu_run("--quiet embed %s --data %s -o %s --per-class 4 --batch 3 --threads 1", tu_path("run"),
 				TU_DEMO_DATA, tu_path("wb")), 0);
-	assert_true(tu_files_equal(tu_path("w/embeddings/checkpoint-450.npy"), tu_path("wb/embeddings/checkpoint-450.npy")));
 	{
-		vv_array *la = tu_load_npy("%s", tu_path("w/logits/checkpoint-15.npy"));
-		vv_array *lb = tu_load_npy("%s", tu_path("wb/logits/checkpoint-15.npy"));
-		double d = tu_max_diff_array(la, lb, "logits, batch 16 vs 3");
+		static const char *const what[2] = { "embeddings", "logits" };
 
-		print_message("logits batch 16 vs 3: max |diff| %.3g\n", d);
-		assert_true(d <= 1e-6);
-		vv_array_free(&lb);
-		vv_array_free(&la);
+		for (i = 0; i < 2; i++) {
+			vv_array *a = tu_load_npy("%s/%s/checkpoint-450.npy", tu_path("w"), what[i]);
+			vv_array *b = tu_load_npy("%s/%s/checkpoint-450.npy", tu_path("wb"), what[i]);
+			double d = tu_max_diff_array(a, b, what[i]);
+
+			print_message("%s batch 16 vs 3: max |diff| %.3g\n", what[i], d);
+			assert_true(d <= 1e-5);
+			vv_array_free(&b);
+			vv_array_free(&a);
+		}
 	}
 }
 
