@@ -759,24 +759,6 @@ render_scene_free(render_scene **ps)
 	*ps = NULL;
 }
 
-static char *
-default_title(const vv_manifest *m)
-{
-	char *base = vv_path_basename(m->run && m->run[0] ? m->run : "run");
-	size_t n;
-	char *t;
-
-	if (!base)
-		return NULL;
-	n = strlen(base) + 64;
-	t = malloc(n);
-	if (t)
-		snprintf(t, n, "%.60s fine-tuning \xc2\xb7 %s", m->model_name ? m->model_name : "ViT",
-			 base);
-	free(base);
-	return t;
-}
-
 int
 render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts *o)
 {
@@ -806,7 +788,7 @@ render_scene_alloc(render_scene **ps, const render_inputs *in, const render_opts
 	for (int i = 0; i < COL_CACHE; i++)
 		s->col[i].ckpt = -1;
 	s->nclasses = in->man->nclasses;
-	s->title = o->title ? vv_strdup(o->title) : default_title(in->man);
+	s->title = o->title ? vv_strdup(o->title) : render_default_title(in->man);
 	s->cls_color = malloc((size_t)s->nclasses * sizeof(*s->cls_color));
 	s->palette = malloc(((size_t)s->nclasses + 16) * sizeof(uint32_t));
 	s->order = malloc((n ? n : 1) * sizeof(uint32_t));

@@ -723,24 +723,6 @@ put_page(FILE *fp, const html_data *d, const render_html_opts *o, const char *ti
 	return 0;
 }
 
-/* "ViT fine-tuning · <run folder name>" */
-static char *
-default_title(const vv_manifest *m)
-{
-	char *base = vv_path_basename(m->run && m->run[0] ? m->run : "run");
-	size_t n;
-	char *t;
-
-	if (!base)
-		return NULL;
-	n = strlen(base) + 64;
-	t = malloc(n);
-	if (t)
-		snprintf(t, n, "ViT fine-tuning \xc2\xb7 %s", base);
-	free(base);
-	return t;
-}
-
 int
 render_html_write(const char *workdir, const char *out_path, const render_html_opts *o)
 {
@@ -757,7 +739,7 @@ render_html_write(const char *workdir, const char *out_path, const render_html_o
 	    (err = load_predictions(workdir, &d)) || (err = load_dynamics(workdir, &d)) ||
 	    (err = choose_samples(&d, o, workdir)))
 		goto out_free;
-	title = o->title ? vv_strdup(o->title) : default_title(d.in->man);
+	title = o->title ? vv_strdup(o->title) : render_default_title(d.in->man);
 	if (!title) {
 		err = vv_error(VV_ENOMEM, "out of memory");
 		goto out_free;

@@ -24,7 +24,7 @@
 #include "render/render_thumbs.h"
 
 typedef struct render_html_opts {
-	const char *title;         /* page title; NULL: "ViT fine-tuning · <run name>" */
+	const char *title;         /* page title; NULL: render_default_title() */
 	int theme;                 /* initial theme, RENDER_THEME_LIGHT or _DARK */
 	int64_t max_points;        /* show at most this many samples (even subsample); 0: no limit */
 	int64_t max_bytes;         /* size budget of the file in bytes (50 MB) */

@@ -299,3 +299,21 @@ render_inputs_find_step(const render_inputs *in, int64_t step)
 			return (int)i;
 	return -1;
 }
+
+char *
+render_default_title(const vv_manifest *m)
+{
+	char *base = vv_path_basename(m->run && m->run[0] ? m->run : "run");
+	size_t n;
+	char *t;
+
+	if (!base)
+		return NULL;
+	n = strlen(base) + 80;
+	t = malloc(n);
+	if (t)
+		snprintf(t, n, "%.60s fine-tuning \xc2\xb7 %s", m->model_name ? m->model_name : "ViT",
+			 base);
+	free(base);
+	return t;
+}

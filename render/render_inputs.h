@@ -64,4 +64,11 @@ void render_inputs_free(render_inputs **pi);
 /* Index of the checkpoint with global step `step` (-1: the last); or -1. */
 int render_inputs_find_step(const render_inputs *in, int64_t step);
 
+/*
+ * The title of a video or page without --title: "<model> fine-tuning ·
+ * <run folder name>", the model's display name from the manifest ("Swin-T",
+ * "R50+ViT-B/16"; "ViT" when none).  malloc'd; NULL when out of memory.
+ */
+char *render_default_title(const vv_manifest *m);
+
 #endif
