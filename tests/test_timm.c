@@ -687,6 +687,43 @@ test_deit_ls_gap(void **state)
 /* ------------------------------------------------------------------ */
 /* Where the architecture comes from; shapes against it                 */
 
+/*
+ * A run trained with --class-map: args.yaml's class_map names the classes
+ * (one per line, index order), found as given or beside args.yaml; a file
+ * that does not fit the head leaves LABEL_<i>.
+ */
+static void
+test_class_map(void **state)
+{
+	embed_model *m;
+	char *p;
+
+	(void)state;
+	mkd("cmap");
+	copy_file(FIX "bare.bin", "cmap/model.bin");
+	p = tpath("cmap/model.bin");
+	/* the path train.py was given is elsewhere: found beside args.yaml by name */
+	put("cmap/args.yaml", "model: vit_test_tiny_patch8_32\nclass_map: /data/maps/classes.txt\n");
+	put("cmap/classes.txt", "cat\n dog \nbird\r\nfish\nhorse\n");
+	m = open1(p, NULL, 0);
+	assert_int_equal(embed_model_get_info(m)->num_labels, 5);
+	assert_string_equal(embed_model_get_info(m)->id2label[0], "cat");
+	assert_string_equal(embed_model_get_info(m)->id2label[1], "dog");
+	assert_string_equal(embed_model_get_info(m)->id2label[4], "horse");
+	embed_model_free(&m);
+	/* a map of another size: a warning, the placeholders stay */
+	put("cmap/classes.txt", "cat\ndog\n");
+	m = open1(p, NULL, 0);
+	assert_string_equal(embed_model_get_info(m)->id2label[1], "LABEL_1");
+	embed_model_free(&m);
+	/* no class map file at all: likewise */
+	put("cmap/args.yaml", "model: vit_test_tiny_patch8_32\nclass_map: nowhere.txt\n");
+	m = open1(p, NULL, 0);
+	assert_string_equal(embed_model_get_info(m)->id2label[0], "LABEL_0");
+	embed_model_free(&m);
+	free(p);
+}
+
 static void
 test_arch_sources(void **state)
 {
@@ -1216,6 +1253,7 @@ main(void)
 		cmocka_unit_test(test_twins),
 		cmocka_unit_test(test_deit_ls_gap),
 		cmocka_unit_test(test_arch_sources),
+		cmocka_unit_test(test_class_map),
 		cmocka_unit_test(test_real_entry_shapes),
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_preprocessing),

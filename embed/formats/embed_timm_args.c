@@ -50,6 +50,7 @@ void
 embed_timm_args_reset(embed_timm_args *a)
 {
 	free(a->model);
+	free(a->class_map);
 	embed_timm_args_init(a);
 }
 
@@ -244,6 +245,19 @@ set_model(reader *r, const value *v, embed_timm_args *a)
 	return a->model ? 0 : VV_ENOMEM;
 }
 
+/* class_map: a path (any text of 1..4096 bytes), '' or null for none. */
+static int
+set_class_map(reader *r, const value *v, embed_timm_args *a)
+{
+	if (v->kind == V_NULL || (v->kind == V_SCALAR && !*v->s[0]))
+		return 0;
+	if (v->kind != V_SCALAR || strlen(v->s[0]) > 4096)
+		return bad_type(r, "class_map", v, "a file path");
+	free(a->class_map);
+	a->class_map = vv_strdup(v->s[0]);
+	return a->class_map ? 0 : VV_ENOMEM;
+}
+
 static int
 set_img_size(reader *r, const char *key, const value *v, embed_timm_args *a)
 {
@@ -415,7 +429,8 @@ read_key(reader *r, const char *key, embed_timm_args *a, int *input_size_seen)
 		return read_model_kwargs(r, a);
 	if (strcmp(key, "model") && strcmp(key, "img_size") && strcmp(key, "input_size") &&
 	    strcmp(key, "crop_pct") && strcmp(key, "mean") && strcmp(key, "std") &&
-	    strcmp(key, "interpolation") && strcmp(key, "gp") && strcmp(key, "num_classes"))
+	    strcmp(key, "interpolation") && strcmp(key, "gp") && strcmp(key, "num_classes") &&
+	    strcmp(key, "class_map"))
 		return skip_value(r);
 	err = read_value(r, &v);
 	if (err)
@@ -437,6 +452,8 @@ read_key(reader *r, const char *key, embed_timm_args *a, int *input_size_seen)
 		err = set_interpolation(r, &v, a);
 	else if (!strcmp(key, "gp"))
 		err = set_gp(r, &v, a);
+	else if (!strcmp(key, "class_map"))
+		err = set_class_map(r, &v, a);
 	else
 		err = set_num_classes(r, &v, a);
 out:

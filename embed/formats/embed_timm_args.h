@@ -30,6 +30,8 @@ typedef struct embed_timm_args {
 	int global_pool;    /* `gp`: EMBED_POOL_CLS ('token') or EMBED_POOL_MEAN
 			     * ('avg'), -1 unset */
 	int num_classes;    /* `num_classes`, 0 unset (the head's shape decides) */
+	char *class_map;    /* `class_map`: the class map file train.py was
+			     * given (malloc'd), NULL when absent or '' */
 } embed_timm_args;
 
 /* Nothing known: NULL model, the "unset" values above. */

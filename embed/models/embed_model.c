@@ -18,6 +18,8 @@ struct embed_model {
 	const embed_family *fam; /* the family that opened it */
 	void *state;             /* the family's model */
 	embed_model_info info;   /* what it is */
+	char **class_names;      /* timm's class map names (info.id2label points
+				  * here when they were read), or NULL */
 };
 
 /*
@@ -105,6 +107,95 @@ out_free:
 	return err;
 }
 
+/* The class map file of args.yaml: as given, else beside args.yaml (by
+ * its relative path, then by its name); NULL when none exists. */
+static char *
+find_class_map(const embed_ckpt *ck)
+{
+	const char *cm = ck->args->class_map, *slash = strrchr(ck->args_path, '/');
+	char *dir = slash ? strndup(ck->args_path, (size_t)(slash - ck->args_path)) : vv_strdup(".");
+	char *p = NULL, *base;
+
+	if (cm[0] == '/' && vv_is_file(cm))
+		return vv_strdup(cm);
+	if (!dir)
+		return NULL;
+	p = vv_path_join(dir, cm);
+	if (p && !vv_is_file(p)) {
+		free(p);
+		base = vv_path_basename(cm);
+		p = base ? vv_path_join(dir, base) : NULL;
+		free(base);
+		if (p && !vv_is_file(p)) {
+			free(p);
+			p = NULL;
+		}
+	}
+	free(dir);
+	return p;
+}
+
+/*
+ * A timm run trained with --class-map names its classes in that file, one
+ * per line in index order (timm's load_class_map for .txt): those names
+ * replace the LABEL_<i> placeholders, so that data set classes match the
+ * model's by name.  A file that cannot be found or does not fit the head
+ * is a warning, not an error: the outputs stay LABEL_<i>.
+ */
+static int
+apply_class_map(const embed_ckpt *ck, embed_model *m)
+{
+	char *path, *text = NULL, *line, *save = NULL;
+	size_t len;
+	int n = 0, err;
+
+	if (!ck->args || !ck->args->class_map || !m->info.num_labels)
+		return 0;
+	path = find_class_map(ck);
+	if (!path) {
+		vv_warn("%s: class_map %.200s not found (nor beside it); the classifier's outputs "
+			"stay LABEL_<i>", ck->args_path, ck->args->class_map);
+		return 0;
+	}
+	err = vv_read_file(path, (size_t)1 << 24, &text, &len);
+	if (err)
+		goto out_free;
+	m->class_names = calloc((size_t)m->info.num_labels, sizeof(char *));
+	if (!m->class_names) {
+		err = vv_error(VV_ENOMEM, "out of memory");
+		goto out_free;
+	}
+	for (line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		char *e = line + strlen(line);
+
+		while (*line == ' ' || *line == '\t')
+			line++;
+		while (e > line && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (n == m->info.num_labels) {
+			n++;
+			break;
+		}
+		if (!(m->class_names[n++] = vv_strdup(line))) {
+			err = vv_error(VV_ENOMEM, "out of memory");
+			goto out_free;
+		}
+	}
+	if (n != m->info.num_labels) {
+		vv_warn("%s: %s names %s%d classes but the classifier has %d outputs; they stay "
+			"LABEL_<i>", ck->args_path, path, n > m->info.num_labels ? "more than " : "",
+			n > m->info.num_labels ? m->info.num_labels : n, m->info.num_labels);
+		vv_strv_free(&m->class_names, (size_t)m->info.num_labels);
+		goto out_free;
+	}
+	m->info.id2label = m->class_names;
+	vv_debug("%s: class names from %s", ck->args_path, path);
+out_free:
+	free(text);
+	free(path);
+	return err;
+}
+
 int
 embed_model_open(const embed_ckpt *ck, embed_model **pm)
 {
@@ -118,6 +209,8 @@ embed_model_open(const embed_ckpt *ck, embed_model **pm)
 	/* single-file state dicts are loaded here; HF folders by their family */
 	err = ck->format == EMBED_CKPT_TIMM || ck->format == EMBED_CKPT_JEONSWORLD ||
 	      ck->format == EMBED_CKPT_FLOWER ? open_timm(ck, m) : open_hf(ck, m);
+	if (!err && ck->format == EMBED_CKPT_TIMM)
+		err = apply_class_map(ck, m);
 	if (err) {
 		embed_model_free(&m);
 		return err;
@@ -171,6 +264,8 @@ embed_model_free(embed_model **pm)
 		return;
 	if (m->fam)
 		m->fam->free(&m->state);
+	if (m->class_names)
+		vv_strv_free(&m->class_names, (size_t)m->info.num_labels);
 	free(m);
 	*pm = NULL;
 }
