@@ -90,11 +90,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/test_util.o $(BUILD)/libvvte
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(VV_LDFLAGS) $^ $(CMOCKA_LIBS) $(VV_LDLIBS) -o $@
 
-# tests/test_hybrid.c runs `vitviz run` in process (cli_run, the command's
-# own code) after registering its tiny test architectures, which the
-# vitviz binary cannot know: it links the command's objects but main.o
+# tests that run the command in process (cli_run, the command's own code):
+# test_hybrid and test_timm after registering their tiny test architectures,
+# which the vitviz binary cannot know, test_embed_stage with its injected
+# faults.  They link the command's objects but main.o.
 CLI_LIB_OBJS := $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJS))
-$(BUILD)/tests/test_hybrid: $(BUILD)/tests/test_hybrid.o $(BUILD)/tests/test_util.o $(CLI_LIB_OBJS) $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
+CLI_TESTS := $(BUILD)/tests/test_hybrid $(BUILD)/tests/test_timm $(BUILD)/tests/test_embed_stage
+$(CLI_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/test_util.o $(CLI_LIB_OBJS) $(BUILD)/libvvtest.a $(BUILD)/libvitviz.a
 	@$(if $(V),,echo "  LD      $@")
 	$(Q)$(CC) $(VV_LDFLAGS) $^ $(CMOCKA_LIBS) $(VV_LDLIBS) -o $@
 # test_embed_stage injects allocation failures into the stage's work-folder

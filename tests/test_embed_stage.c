@@ -21,6 +21,7 @@
 #include "common/vv_fs.h"
 #include "common/vv_log.h"
 #include "common/vv_work.h"
+#include "cli/cli.h"
 #include "embed/embed_stage.h"
 #include "tests/test_util.h"
 
@@ -110,11 +111,37 @@ test_alloc_failure_records_nothing(void **state)
 	}
 }
 
+/* The command's exit status for it is 1 (internal or resource error). */
+static void
+test_cli_exit_status_1(void **state)
+{
+	char *argv[10];
+	int argc = 0;
+
+	(void)state;
+	argv[argc++] = "embed";
+	argv[argc++] = TU_DEMO_RUN "/checkpoint-15";
+	argv[argc++] = "--data";
+	argv[argc++] = TU_DEMO_DATA;
+	argv[argc++] = "--limit";
+	argv[argc++] = "8";
+	argv[argc++] = "-o";
+	argv[argc++] = (char *)tu_path("cli1");
+	argv[argc] = NULL;
+	fail_sub = "embeddings";
+	assert_int_equal(cli_embed(argc, argv), 1);
+	fail_sub = NULL;
+	assert_non_null(strstr(vv_errmsg(), "out of memory"));
+	assert_false(manifest_lists(tu_path("cli1")));
+	assert_int_equal(cli_embed(argc, argv), 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc_failure_records_nothing),
+		cmocka_unit_test(test_cli_exit_status_1),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

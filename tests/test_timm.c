@@ -36,6 +36,7 @@
 #include "embed/models/embed_vit.h"
 #include "embed/models/embed_timm_tags.h"
 #include "embed/images/embed_preproc.h"
+#include "cli/cli.h"
 #include "tests/test_util.h"
 
 #include <cjson/cJSON.h>
@@ -987,6 +988,75 @@ test_unsupported(void **state)
 	assert_non_null(strstr(vv_errmsg(), "Hugging Face"));
 }
 
+/*
+ * `vitviz run` on a timm train.py folder, end to end in process (the test
+ * architecture is registered here): images through the checkpoint's timm
+ * eval transform and forward pass against PyTorch's values for that image
+ * (ref/img_vit_test_*, scripts/make_fixtures_timm.py), then analysis and
+ * video.  Five class folders hold the same 45x37 image, so every row of
+ * checkpoint-10's embeddings and logits must be the reference.
+ */
+static void
+test_run_end_to_end(void **state)
+{
+	static const char *const cls[] = { "c0", "c1", "c2", "c3", "c4" };
+	char data[512], work[512], out[512], ck[600];
+	char *argv[20];
+	vv_array *emb, *lg, *rh, *rl;
+	double e = 0;
+	int argc = 0, i;
+
+	(void)state;
+	for (i = 0; i < 5; i++) {
+		char rel[32];
+
+		snprintf(rel, sizeof(rel), "data/%s", cls[i]);
+		mkd("data");
+		mkd(rel);
+		snprintf(rel, sizeof(rel), "data/%s/img.png", cls[i]);
+		copy_file(FIX "img_45x37.png", rel);
+	}
+	snprintf(data, sizeof(data), "%s/data", tu_tmp);
+	snprintf(work, sizeof(work), "%s/e2e-work", tu_tmp);
+	snprintf(out, sizeof(out), "%s/e2e.gif", tu_tmp);
+	argv[argc++] = "run";
+	argv[argc++] = FIX "run";
+	argv[argc++] = "--data";
+	argv[argc++] = data;
+	argv[argc++] = "-o";
+	argv[argc++] = out;
+	argv[argc++] = "--work";
+	argv[argc++] = work;
+	argv[argc++] = "--pool";
+	argv[argc++] = "head";
+	argv[argc++] = "--size";
+	argv[argc++] = "320x240";
+	argv[argc++] = "--fps";
+	argv[argc++] = "4";
+	argv[argc] = NULL;
+	assert_int_equal(cli_run(argc, argv), 0);
+	assert_true(tu_exists(out));
+	snprintf(ck, sizeof(ck), "%s/coords.npy", work);
+	assert_true(tu_exists(ck));
+	emb = tu_load_npy("%s/embeddings/checkpoint-10.npy", work);
+	lg = tu_load_npy("%s/logits/checkpoint-10.npy", work);
+	rh = tu_load_npy(FIX "ref/img_vit_test_head.npy");
+	rl = tu_load_npy(FIX "ref/img_vit_test_logits.npy");
+	assert_int_equal(emb->shape[0], 5);
+	assert_int_equal(emb->shape[1], 24);
+	assert_int_equal(lg->shape[1], 5);
+	for (i = 0; i < 5; i++) {
+		e = tu_fmax(e, tu_max_diff_f32((const float *)emb->data + i * 24, rh->data, 24));
+		e = tu_fmax(e, tu_max_diff_f32((const float *)lg->data + i * 5, rl->data, 5));
+	}
+	printf("  vitviz run on a timm folder vs PyTorch (checkpoint-10): max abs err %.2e\n", e);
+	assert_true(e <= TOL_REF);
+	vv_array_free(&emb);
+	vv_array_free(&lg);
+	vv_array_free(&rh);
+	vv_array_free(&rl);
+}
+
 /* ------------------------------------------------------------------ */
 /* Preprocessing                                                        */
 
@@ -1254,6 +1324,7 @@ main(void)
 		cmocka_unit_test(test_deit_ls_gap),
 		cmocka_unit_test(test_arch_sources),
 		cmocka_unit_test(test_class_map),
+		cmocka_unit_test(test_run_end_to_end),
 		cmocka_unit_test(test_real_entry_shapes),
 		cmocka_unit_test(test_unsupported),
 		cmocka_unit_test(test_preprocessing),
