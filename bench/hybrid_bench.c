@@ -22,7 +22,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_rss.h"
 #include "common/vv_error.h"
+#include "common/vv_log.h"
 #include "common/vv_fs.h"
 #include "embed/formats/embed_ckpt.h"
 #include "embed/formats/embed_safetensors.h"
@@ -32,43 +34,6 @@
 #include "embed/models/embed_resnetv2.h"
 
 #define ARCH "vit_base_r50_s16_224"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* VmHWM (peak resident set) in MiB, -1 when unknown */
-static double
-vm_hwm_mib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	double kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %lf kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb / 1024;
-}
-
-static void
-reset_hwm(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
 
 /*
  * The backbone alone: build it from the file, run `n` images one at a
@@ -103,11 +68,11 @@ time_backbone(const char *file, const float *px, int n, double *sec, double *mac
 	}
 	embed_resnetv2_forward(r, px, ws, out); /* warm-up */
 	for (k = 0; k < 2; k++) {
-		double t0 = now(), s;
+		double t0 = vv_now(), s;
 
 		for (i = 0; i < n; i++)
 			embed_resnetv2_forward(r, px + (size_t)i * 3 * 224 * 224, ws, out);
-		s = (now() - t0) / n;
+		s = (vv_now() - t0) / n;
 		if (s < *sec)
 			*sec = s;
 	}
@@ -135,12 +100,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: hybrid_bench FILE BATCH REPEATS [EMB_OUT]\n");
 		return 2;
 	}
-	base_mib = vm_hwm_mib();
+	base_mib = bench_peak_rss_mib();
 	if ((err = embed_ckpt_discover_opts(argv[1], &(embed_ckpt_opts){ .arch = ARCH }, &l)))
 		goto fail;
 	if ((err = embed_model_open(&l->v[0], &m)))
 		goto fail;
-	load_mib = vm_hwm_mib();
+	load_mib = bench_peak_rss_mib();
 	d = embed_model_get_info(m)->dim;
 	n = (size_t)batch * 3 * 224 * 224;
 	px = malloc(n * sizeof(float));
@@ -151,13 +116,13 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		px[i] = (float)sin(0.001 * (double)i);
-	reset_hwm();
+	bench_reset_peak_rss();
 	for (r = 0; r < reps + 1; r++) {
-		double t0 = now(), s;
+		double t0 = vv_now(), s;
 
 		if ((err = embed_model_forward(m, px, batch, EMBED_POOL_CLS, emb, NULL)))
 			goto fail;
-		s = now() - t0;
+		s = vv_now() - t0;
 		if (r > 0 && s < best) /* run 0 is the warm-up */
 			best = s;
 	}
@@ -172,7 +137,7 @@ main(int argc, char **argv)
 	}
 	/* RSS first, then the backbone alone (its own copy of the weights) */
 	{
-		double run_mib = vm_hwm_mib();
+		double run_mib = bench_peak_rss_mib();
 		size_t D = 768, M = 3072, L = 12, np = 196, ntok = 197, rows;
 
 		nt = embed_blas_threads();

@@ -23,16 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/vv_log.h"
 #include "embed/models/embed_blas.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static float *
 randf(size_t n)
@@ -71,13 +63,13 @@ gemm_seconds(int split, int nt, int rows, int n, int k, const float *a, const fl
 {
 	pthread_t tid[64];
 	part p[64];
-	double t0 = now();
+	double t0 = vv_now();
 	int i, per = (rows + nt - 1) / nt, start;
 
 	if (!split) {
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, k, 1.0f, a, k, b, k,
 			    0.0f, c, n);
-		return now() - t0;
+		return vv_now() - t0;
 	}
 	for (i = 0, start = 0; i < nt; i++, start += per) {
 		p[i] = (part){ rows - start < per ? rows - start : per, n, k, a + (size_t)start * k, b,
@@ -88,7 +80,7 @@ gemm_seconds(int split, int nt, int rows, int n, int k, const float *a, const fl
 	run_part(&p[0]);
 	for (i = 1; i < nt; i++)
 		pthread_join(tid[i], NULL);
-	return now() - t0;
+	return vv_now() - t0;
 }
 
 int

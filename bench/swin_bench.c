@@ -21,49 +21,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_rss.h"
 #include "common/vv_error.h"
+#include "common/vv_log.h"
 #include "embed/formats/embed_safetensors.h"
 #include "embed/formats/embed_tensors.h"
 #include "embed/models/embed_blas.h"
 #include "embed/models/embed_registry.h"
 #include "embed/models/embed_swin.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* VmHWM (peak resident set) in MiB, -1 when unknown */
-static double
-vm_hwm_mib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	double kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %lf kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb / 1024;
-}
-
-static void
-reset_hwm(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
 
 /* FLOPs of one image (multiply-adds x 2). */
 static double
@@ -107,7 +72,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: swin_bench DIR BATCH REPEATS [EMB_OUT]\n");
 		return 2;
 	}
-	base_mib = vm_hwm_mib();
+	base_mib = bench_peak_rss_mib();
 	e = embed_registry_find("swin_tiny_patch4_window7_224", NULL);
 	if (!e) {
 		err = VV_ENOTFOUND;
@@ -137,7 +102,7 @@ main(int argc, char **argv)
 	if ((err = embed_swin_build_consume(&cfg, t, path, &m)))
 		goto fail;
 	embed_tensors_free(&t);
-	load_mib = vm_hwm_mib();
+	load_mib = bench_peak_rss_mib();
 	d = embed_swin_dim(m);
 	n = (size_t)batch * 3 * cfg.image * cfg.image;
 	px = malloc(n * sizeof(float));
@@ -148,13 +113,13 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		px[i] = (float)sin(0.001 * (double)i);
-	reset_hwm();
+	bench_reset_peak_rss();
 	for (r = 0; r < reps + 1; r++) {
-		double t0 = now(), sec;
+		double t0 = vv_now(), sec;
 
 		if ((err = embed_swin_forward(m, px, batch, emb, NULL)))
 			goto fail;
-		sec = now() - t0;
+		sec = vv_now() - t0;
 		if (r > 0 && sec < best) /* run 0 is the warm-up */
 			best = sec;
 	}
@@ -172,7 +137,7 @@ main(int argc, char **argv)
 	       "load_peak_rss_mib=%.0f run_peak_rss_mib=%.0f\n",
 	       batch / best, best, batch, gflop(&cfg), embed_blas_corename(), embed_blas_threads(),
 	       wmib, (double)embed_swin_scratch_bytes(m) / 1048576, base_mib, load_mib,
-	       vm_hwm_mib());
+	       bench_peak_rss_mib());
 	embed_swin_free(&m);
 	free(px);
 	free(emb);

@@ -18,49 +18,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_rss.h"
 #include "common/vv_error.h"
+#include "common/vv_log.h"
 #include "embed/models/embed_blas.h"
 #include "embed/models/embed_config.h"
 #include "embed/formats/embed_safetensors.h"
 #include "embed/formats/embed_tensors.h"
 #include "embed/models/embed_vit.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* VmHWM (peak resident set) in MiB, -1 when unknown */
-static double
-vm_hwm_mib(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	double kb = -1;
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %lf kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb < 0 ? -1 : kb / 1024;
-}
-
-static void
-reset_hwm(void)
-{
-	FILE *f = fopen("/proc/self/clear_refs", "w");
-
-	if (f) {
-		fputs("5", f);
-		fclose(f);
-	}
-}
 
 int
 main(int argc, char **argv)
@@ -79,7 +44,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: vit_bench DIR BATCH REPEATS [EMB_OUT]\n");
 		return 2;
 	}
-	base_mib = vm_hwm_mib();
+	base_mib = bench_peak_rss_mib();
 	snprintf(path, sizeof(path), "%s/config.json", argv[1]);
 	if ((err = embed_vit_config_load(path, &cfg)))
 		goto fail;
@@ -89,7 +54,7 @@ main(int argc, char **argv)
 	if ((err = embed_vit_build_consume(cfg, t, &embed_vit_naming_timm, path, &m)))
 		goto fail;
 	embed_tensors_free(&t);
-	load_mib = vm_hwm_mib();
+	load_mib = bench_peak_rss_mib();
 	d = embed_vit_dim(m);
 	n = (size_t)batch * cfg->channels * cfg->image_h * cfg->image_w;
 	px = malloc(n * sizeof(float));
@@ -100,13 +65,13 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		px[i] = (float)sin(0.001 * (double)i);
-	reset_hwm();
+	bench_reset_peak_rss();
 	for (r = 0; r < reps + 1; r++) {
-		double t0 = now(), s;
+		double t0 = vv_now(), s;
 
 		if ((err = embed_vit_forward(m, px, batch, EMBED_POOL_CLS, emb, NULL)))
 			goto fail;
-		s = now() - t0;
+		s = vv_now() - t0;
 		if (r > 0 && s < best) /* run 0 is the warm-up */
 			best = s;
 	}
@@ -138,7 +103,7 @@ main(int argc, char **argv)
 	       "kernels=%s threads=%d weights_mib=%.1f activations_mib=%.1f baseline_rss_mib=%.0f "
 	       "load_peak_rss_mib=%.0f run_peak_rss_mib=%.0f\n",
 	       batch / best, best, batch, embed_blas_corename(), embed_blas_threads(), wmib, amib,
-	       base_mib, load_mib, vm_hwm_mib());
+	       base_mib, load_mib, bench_peak_rss_mib());
 	embed_vit_free(&m);
 	embed_vit_config_free(&cfg);
 	free(px);
