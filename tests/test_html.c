@@ -269,7 +269,7 @@ test_page_data(void **state)
 		/* half a step, plus float32 rounding of values up to 5 */
 		double e = fabs(v - ((const float *)coords->data)[k]) / ((hi[a] - lo[a]) / 65535 / 2 + 1e-6);
 
-		worst = fmax(worst, e);
+		worst = tu_fmax(worst, e);
 	}
 	if (worst > 1.0)
 		fail_msg("coordinates off by %g half-steps", worst);

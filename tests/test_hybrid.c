@@ -101,31 +101,6 @@ teardown(void **state)
 	return tu_teardown();
 }
 
-static vv_array *
-load_npy(const char *path)
-{
-	vv_array *a = NULL;
-
-	if (vv_npy_read(path, &a))
-		fail_msg("%s", vv_errmsg());
-	return a;
-}
-
-static double
-max_abs_diff(const float *a, const float *b, size_t n)
-{
-	double m = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		double d = fabs((double)a[i] - (double)b[i]);
-
-		if (!(d <= m))
-			m = isnan(d) ? INFINITY : d;
-	}
-	return m;
-}
-
 /* Discover `path` with --arch `arch` and expect `n` checkpoints. */
 static embed_ckpt_list *
 discover(const char *path, const char *arch, int image_size, size_t n)
@@ -159,7 +134,7 @@ static double
 check(embed_model *m, const char *pixels, int pool, const char *kind, const char *ref,
       double tol)
 {
-	vv_array *px = load_npy(pixels), *r;
+	vv_array *px = tu_load_npy("%s", pixels), *r;
 	const embed_model_info *mi = embed_model_get_info(m);
 	int b = (int)px->shape[0], d = mi->dim, nl = mi->num_labels;
 	float *emb = calloc((size_t)b * d, sizeof(float));
@@ -171,14 +146,14 @@ check(embed_model *m, const char *pixels, int pool, const char *kind, const char
 	assert_non_null(lg);
 	assert_int_equal(embed_model_forward(m, px->data, b, pool, emb, lg), 0);
 	snprintf(p, sizeof(p), FIX "ref/%s_%s.npy", ref, kind);
-	r = load_npy(p);
+	r = tu_load_npy("%s", p);
 	assert_int_equal(vv_array_numel(r), (int64_t)b * d);
-	worst = max_abs_diff(emb, r->data, (size_t)b * d);
+	worst = tu_max_diff_f32(emb, r->data, (int64_t)b * d);
 	vv_array_free(&r);
 	snprintf(p, sizeof(p), FIX "ref/%s_logits.npy", ref);
-	r = load_npy(p);
+	r = tu_load_npy("%s", p);
 	assert_int_equal(vv_array_numel(r), (int64_t)b * nl);
-	e = max_abs_diff(lg, r->data, (size_t)b * nl);
+	e = tu_max_diff_f32(lg, r->data, (int64_t)b * nl);
 	vv_array_free(&r);
 	if (e > worst)
 		worst = e;
@@ -232,7 +207,7 @@ static void
 test_threads(void **state)
 {
 	const embed_resnetv2_spec spec = test_archs[1].backbone;
-	vv_array *px = load_npy(FIX "pixels_60.npy");
+	vv_array *px = tu_load_npy(FIX "pixels_60.npy");
 	embed_tensors *t = NULL;
 	embed_resnetv2 *r = NULL;
 	embed_ckpt_list *l;
@@ -277,8 +252,8 @@ test_threads(void **state)
 	openblas_set_num_threads(2);
 	assert_int_equal(embed_model_forward(m, px->data, 2, EMBED_POOL_CLS, b, lb), 0);
 	openblas_set_num_threads(nt);
-	assert_true(max_abs_diff(a, b, 2 * 24) <= 1e-5);
-	assert_true(max_abs_diff(la, lb, 2 * 5) <= 1e-5);
+	assert_true(tu_max_diff_f32(a, b, 2 * 24) <= 1e-5);
+	assert_true(tu_max_diff_f32(la, lb, 2 * 5) <= 1e-5);
 	embed_model_free(&m);
 	embed_ckpt_list_free(&l);
 	vv_array_free(&px);
@@ -396,7 +371,7 @@ work_embeddings(const char *tag, const char *ck, const char *kind)
 	snprintf(p, sizeof(p), "%s/%s-work/outliers.csv", tu_tmp, tag);
 	assert_true(tu_exists(p));
 	snprintf(p, sizeof(p), "%s/%s-work/%s/%s.npy", tu_tmp, tag, kind, ck);
-	return load_npy(p);
+	return tu_load_npy("%s", p);
 }
 
 /* A timm train.py folder of a hybrid, end to end; `vitviz info`. */
@@ -542,16 +517,16 @@ test_jw_run(void **state)
 	assert_int_equal(vitviz_run(FIX "jw_out/hyb_checkpoint.bin", FIX "images", "jw",
 				    "--arch=jw_test_r_tiny", "--image-size=64"), 0);
 	e = work_embeddings("jw", "hyb_checkpoint", "embeddings");
-	r = load_npy(FIX "ref/jw_hyb_img_cls.npy");
+	r = tu_load_npy(FIX "ref/jw_hyb_img_cls.npy");
 	assert_int_equal(vv_array_numel(e), vv_array_numel(r));
-	d = max_abs_diff(e->data, r->data, (size_t)vv_array_numel(r));
+	d = tu_max_diff_f32(e->data, r->data, (int64_t)vv_array_numel(r));
 	printf("  jeonsworld images: embeddings vs PyTorch + torchvision: max abs err %.2e\n", d);
 	assert_true(d <= TOL_RESIZE);
 	vv_array_free(&e);
 	vv_array_free(&r);
 	e = work_embeddings("jw", "hyb_checkpoint", "logits");
-	r = load_npy(FIX "ref/jw_hyb_img_logits.npy");
-	d = max_abs_diff(e->data, r->data, (size_t)vv_array_numel(r));
+	r = tu_load_npy(FIX "ref/jw_hyb_img_logits.npy");
+	d = tu_max_diff_f32(e->data, r->data, (int64_t)vv_array_numel(r));
 	printf("  jeonsworld images: logits     vs PyTorch + torchvision: max abs err %.2e\n", d);
 	assert_true(d <= TOL_RESIZE);
 	vv_array_free(&e);
@@ -620,9 +595,9 @@ test_flower_run(void **state)
 			snprintf(ck, sizeof(ck), "model-%d", e);
 			snprintf(ref, sizeof(ref), FIX "ref/flower_e%d_%s.npy", e, refs[k]);
 			a = work_embeddings("flower", ck, kinds[k]);
-			r = load_npy(ref);
+			r = tu_load_npy("%s", ref);
 			assert_int_equal(vv_array_numel(a), vv_array_numel(r));
-			d = max_abs_diff(a->data, r->data, (size_t)vv_array_numel(r));
+			d = tu_max_diff_f32(a->data, r->data, (int64_t)vv_array_numel(r));
 			printf("  flower %s %-10s vs PyTorch + torchvision: max abs err %.2e\n", ck,
 			       kinds[k], d);
 			assert_true(d <= TOL_RESIZE);
@@ -634,8 +609,8 @@ test_flower_run(void **state)
 				    "--arch=vit_test_flower_patch32_224_in21k", "--pool=head"), 0);
 	{
 		vv_array *a = work_embeddings("flowerhead", "model-1", "embeddings");
-		vv_array *r = load_npy(FIX "ref/flower_e1_head.npy");
-		double d = max_abs_diff(a->data, r->data, (size_t)vv_array_numel(r));
+		vv_array *r = tu_load_npy(FIX "ref/flower_e1_head.npy");
+		double d = tu_max_diff_f32(a->data, r->data, (int64_t)vv_array_numel(r));
 
 		printf("  flower model-1 pre_logits vs PyTorch + torchvision: max abs err %.2e\n", d);
 		assert_true(d <= TOL_RESIZE);
