@@ -29,6 +29,31 @@ analysis_cache_key(const char *workdir, const vv_manifest *m, size_t f, int64_t 
 	return 0;
 }
 
+/* The entry's .key file holds exactly `key`. */
+static int
+key_matches(const char *kp, const char *key)
+{
+	char *text = NULL;
+	size_t len;
+	int ok;
+
+	ok = vv_is_file(kp) && !vv_read_file(kp, ANALYSIS_CACHE_KEY_MAX, &text, &len) &&
+	     len == strlen(key) && !memcmp(text, key, len);
+	free(text);
+	vv_error_clear();
+	return ok;
+}
+
+int
+analysis_cache_has(const char *workdir, const char *name, const char *key)
+{
+	char *kp = vv_work_path(workdir, "analysis", name, ".key");
+	int ok = kp && key_matches(kp, key);
+
+	free(kp);
+	return ok;
+}
+
 int
 analysis_cache_load(const char *workdir, const char *name, const char *key, int64_t n,
 		    double *pca, float *scores)
@@ -36,15 +61,12 @@ analysis_cache_load(const char *workdir, const char *name, const char *key, int6
 	char *kp = vv_work_path(workdir, "analysis", name, ".key");
 	char *pp = vv_work_path(workdir, "analysis", name, ".pca.f64");
 	char *sp = vv_work_path(workdir, "analysis", name, ".scores.npy");
-	char *text = NULL, *raw = NULL;
+	char *raw = NULL;
 	vv_array *a = NULL;
 	size_t len;
 	int hit = 0;
 
-	if (!kp || !pp || !sp || !vv_is_file(kp))
-		goto out;
-	if (vv_read_file(kp, ANALYSIS_CACHE_KEY_MAX, &text, &len) || len != strlen(key) ||
-	    memcmp(text, key, len))
+	if (!kp || !pp || !sp || !key_matches(kp, key))
 		goto out;
 	if (vv_read_file(pp, (size_t)n * 16 + 1, &raw, &len) || len != (size_t)n * 16)
 		goto out;
@@ -57,7 +79,6 @@ out:
 	vv_error_clear();
 	vv_array_free(&a);
 	free(raw);
-	free(text);
 	free(sp);
 	free(pp);
 	free(kp);

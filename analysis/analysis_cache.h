@@ -33,6 +33,9 @@ int analysis_cache_key(const char *workdir, const vv_manifest *m, size_t f, int6
 int analysis_cache_load(const char *workdir, const char *name, const char *key, int64_t n,
 			double *pca, float *scores);
 
+/* 1 when the entry of `name` holds `key` (its arrays are not read). */
+int analysis_cache_has(const char *workdir, const char *name, const char *key);
+
 /* Store an entry (arrays first, the key last, each atomically). */
 int analysis_cache_store(const char *workdir, const char *name, const char *key, int64_t n,
 			 const double *pca, const float *scores);

@@ -548,9 +548,8 @@ run_shard(struct run *r)
 
 		err = analysis_cache_key(r->workdir, r->m, f, r->n, r->d, r->o->k, r->o->metric,
 					 r->o->ood_scale, key);
-		if (!err && !analysis_cache_load(r->workdir, r->m->ckpt[f].name, key, r->n,
-						 r->pca + f * (size_t)r->n * 2,
-						 r->scores + f * (size_t)r->n))
+		/* the arrays are read once, by compute() of the shard that assembles */
+		if (!err && !analysis_cache_has(r->workdir, r->m->ckpt[f].name, key))
 			missing++;
 	}
 	if (!err && missing)
